@@ -1,0 +1,357 @@
+using Asupersync.Time;
+
+namespace Asupersync.Kernel;
+
+/// <summary>
+/// The kernel's record of one region: its live tasks, ledger of Reserved obligations, finalizers and
+/// aggregate outcome. A region closes only when every task in it has completed; it then runs its
+/// finalizers (LIFO, in an internal masked task), settles its ledger and becomes Closed.
+/// </summary>
+internal sealed class RegionCore
+{
+    internal readonly RuntimeCore Runtime;
+    internal readonly long Id;
+    internal readonly string Name;
+    internal readonly RegionCore? Parent;
+    internal readonly TaskCore? Owner;
+    internal readonly RegionOptions Options;
+    internal readonly Budget Budget; // resolved, met with the parent's
+    private readonly CancelKind _deadlineKind;
+
+    private RegionState _state;
+    private CancelReason? _reason;
+    private Budget _cancelBudget;
+    private TaskCore? _head;
+    private int _live;
+    private TaskCore? _main;
+    private bool _mainDone;
+    private bool _failFastFired;
+    private Outcome<Unit> _aggregate = Outcome.Ok();
+    private List<object>? _finalizers;
+    private List<Obligation>? _ledger;
+    private List<RegionCore>? _children;
+    private int _openChildren;
+    private List<Action>? _closeWaiters;
+    private TimerEntry? _deadlineTimer;
+
+    internal RegionCore(RuntimeCore runtime, string name, RegionCore? parent, TaskCore? owner, RegionOptions options)
+    {
+        Runtime = runtime;
+        Id = runtime.NextId();
+        Name = name;
+        Parent = parent;
+        Owner = owner;
+        Options = options;
+        _deadlineKind = options.Budget.RelativeTimeout is not null ? CancelKind.Timeout : CancelKind.Deadline;
+        var inherited = owner?.Budget ?? parent?.Budget ?? Budget.Unlimited;
+        // A child's budget is parent ⊓ child. Quotas are per task, so only the deadline and priority are inherited.
+        Budget = options.Budget.Resolve(runtime.Now).Meet(new Budget { Deadline = inherited.Deadline, Priority = inherited.Priority });
+    }
+
+    internal RegionState State { get { lock (this) return _state; } }
+
+    internal bool IsClosed { get { lock (this) return _state == RegionState.Closed; } }
+
+    internal CancelReason? Reason { get { lock (this) return _reason; } }
+
+    internal Outcome<Unit> FinalOutcome { get; private set; }
+
+    internal int LiveTasks { get { lock (this) return _live; } }
+
+    internal IReadOnlyList<RegionCore> Children { get { lock (this) return _children?.ToArray() ?? []; } }
+
+    /// <summary>Arms the region's deadline (a deadline cancels the whole region).</summary>
+    internal void Start()
+    {
+        if (Budget.Deadline is { } d)
+        {
+            _deadlineTimer = Runtime.AddTimer(d, static s =>
+            {
+                var r = (RegionCore)s!;
+                r.RequestCancel(new CancelReason(r._deadlineKind, r._deadlineKind == CancelKind.Timeout ? "region timed out" : "region deadline passed", r.Budget.Deadline!.Value, r.Id, 0), Budget.Unlimited);
+            }, this);
+        }
+        Runtime.Observer?.OnRegionOpened(this);
+    }
+
+    // ---------------------------------------------------------------- admission
+
+    internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        TaskCore<T> task;
+        lock (this)
+        {
+            if (!isInternal && _state is RegionState.Draining or RegionState.Finalizing or RegionState.Closed)
+                throw new RegionClosedException(Name, _state, "new tasks");
+            if (!isInternal && Options.MaxTasks is { } max && _live >= max)
+                throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxTasks), max);
+            task = new TaskCore<T>(Runtime, this, name, Budget.Meet(budget), body, isInternal);
+            task.Cx = new Cx(task, this, caps);
+            // link
+            task.RegionNext = _head;
+            if (_head is not null) _head.RegionPrev = task;
+            _head = task;
+            _live++;
+            if (isMain) _main = task;
+        }
+        Runtime.Diagnostics.OnSpawn();
+        Runtime.Observer?.OnTaskSpawned(task);
+        task.Start();
+        return task;
+    }
+
+    internal RegionCore OpenChild(string name, TaskCore owner, RegionOptions options)
+    {
+        RegionCore child;
+        lock (this)
+        {
+            if (_state is RegionState.Draining or RegionState.Finalizing or RegionState.Closed)
+                throw new RegionClosedException(Name, _state, "new child regions");
+            if (Options.MaxChildRegions is { } max && _openChildren >= max)
+                throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxChildRegions), max);
+            child = new RegionCore(Runtime, name, this, owner, options);
+            (_children ??= new List<RegionCore>()).Add(child);
+            _openChildren++;
+        }
+        owner.AddOwnedRegion(child);
+        child.Start();
+        // An owner already being cancelled hands the cancel straight down.
+        if (owner.Reason is { } r) child.RequestCancel(r.ForChild(child.Id, Runtime.Now), Budget.Unlimited);
+        return child;
+    }
+
+    internal Obligation Reserve(TaskCore holder, ObligationKind kind, string description, Action<Obligation, ObligationState>? onResolve)
+    {
+        Obligation o;
+        lock (this)
+        {
+            // Live tasks (also draining ones, and the finalizer task) may still reserve: a goodbye message
+            // needs a channel slot. A closed region has no live holder left.
+            if (_state == RegionState.Closed || (_state == RegionState.Finalizing && !holder.IsInternal))
+                throw new RegionClosedException(Name, _state, "new obligations");
+            var ledger = _ledger ??= new List<Obligation>();
+            if (Options.MaxObligations is { } max && ledger.Count >= max)
+                throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxObligations), max);
+            o = new Obligation(Runtime.NextId(), holder, this, kind, description, onResolve);
+            ledger.Add(o);
+        }
+        holder.AddHeld(o);
+        Runtime.Observer?.OnObligation(o, ObligationState.Reserved);
+        return o;
+    }
+
+    internal void OnObligationResolved(Obligation o, ObligationState to)
+    {
+        lock (this) _ledger?.Remove(o);
+        if (to == ObligationState.Leaked) Runtime.Diagnostics.OnLeakCounted();
+        Runtime.Observer?.OnObligation(o, to);
+    }
+
+    internal void AddFinalizer(object finalizer)
+    {
+        lock (this)
+        {
+            if (_state is RegionState.Finalizing or RegionState.Closed)
+                throw new RegionClosedException(Name, _state, "new finalizers");
+            (_finalizers ??= new List<object>()).Add(finalizer);
+        }
+    }
+
+    // ---------------------------------------------------------------- cancel
+
+    /// <summary>Cancels the region: no new admissions, every live task gets the reason (strengthened).</summary>
+    internal void RequestCancel(CancelReason reason, Budget cleanupBudget)
+    {
+        TaskCore[] tasks;
+        CancelReason r;
+        Budget b;
+        lock (this)
+        {
+            if (_state == RegionState.Closed) return;
+            _reason = CancelReason.Strengthen(_reason, reason);
+            _cancelBudget = _cancelBudget.Meet(cleanupBudget);
+            if (_state is RegionState.Open or RegionState.Closing) _state = RegionState.Draining;
+            if (_state == RegionState.Finalizing) return; // finalizers always run; they are not cancelled
+            var list = new List<TaskCore>(_live);
+            for (var t = _head; t is not null; t = t.RegionNext) list.Add(t);
+            tasks = list.ToArray();
+            r = _reason!;
+            b = _cancelBudget;
+        }
+        Runtime.Observer?.OnRegionState(this, RegionState.Draining);
+        // Oldest first: the list is newest-first.
+        for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b);
+    }
+
+    // ---------------------------------------------------------------- completion
+
+    internal void OnTaskCompleted(TaskCore task, Outcome<Unit> outcome)
+    {
+        bool failFast = false, finalize = false, finish = false;
+        lock (this)
+        {
+            // unlink
+            if (task.RegionPrev is not null) task.RegionPrev.RegionNext = task.RegionNext;
+            else _head = task.RegionNext;
+            if (task.RegionNext is not null) task.RegionNext.RegionPrev = task.RegionPrev;
+            task.RegionPrev = task.RegionNext = null;
+            _live--;
+
+            // What a task's outcome adds to the region's:
+            //  - Err and Panicked always count (a failure is never hidden);
+            //  - a Cancelled task counts only if it is the body: a task cancelled through its handle, a race
+            //    or its own budget was cancelled on purpose by someone who can see its outcome, and the
+            //    region's own cancel (if any) is joined when it closes;
+            //  - a task this region itself cancelled for fail-fast is a consequence, not a cause.
+            bool consequence = outcome.CancelReason is { Kind: CancelKind.FailFast } cr && cr.OriginRegion == Id;
+            if (!consequence && (outcome.Kind != OutcomeKind.Cancelled || ReferenceEquals(task, _main)))
+                _aggregate = Outcome<Unit>.Join(_aggregate, outcome);
+
+            if (ReferenceEquals(task, _main))
+            {
+                _mainDone = true;
+                if (_state == RegionState.Open) _state = RegionState.Closing;
+            }
+            if (Options.Policy == RegionPolicy.FailFast && outcome.Kind is OutcomeKind.Err or OutcomeKind.Panicked
+                && !_failFastFired && _state is not (RegionState.Finalizing or RegionState.Closed) && !task.IsInternal)
+            {
+                _failFastFired = true;
+                failFast = true;
+            }
+            if (_live == 0 && (_main is null || _mainDone))
+            {
+                if (_state is RegionState.Open or RegionState.Closing or RegionState.Draining) finalize = true;
+                else if (_state == RegionState.Finalizing) finish = true;
+            }
+        }
+        if (failFast && !finalize)
+        {
+            RequestCancel(new CancelReason(CancelKind.FailFast, $"task '{task.Name}' ended {outcome.Kind}", Runtime.Now, Id, task.Id), Budget.Unlimited);
+        }
+        if (finalize) BeginFinalize();
+        if (finish) Finish();
+    }
+
+    private void BeginFinalize()
+    {
+        List<object>? fins;
+        lock (this)
+        {
+            _state = RegionState.Finalizing;
+            fins = _finalizers;
+            _finalizers = null;
+        }
+        Runtime.Observer?.OnRegionState(this, RegionState.Finalizing);
+        if (fins is null || fins.Count == 0)
+        {
+            Finish();
+            return;
+        }
+        // Finalizers may await, so they run as an internal task of this region: masked (never cancelled),
+        // LIFO, each exactly once; a throwing finalizer does not stop the others and makes the region Panicked.
+        Spawn<Unit>("finalizers:" + Name, (Func<Cx, Task>)(cx => RunFinalizersAsync(cx, fins)), Budget.Unlimited, Capabilities.All, isInternal: true);
+    }
+
+    private async Task RunFinalizersAsync(Cx cx, List<object> fins)
+    {
+        List<Exception>? errors = null;
+        for (int i = fins.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                Runtime.Observer?.OnFinalizer(this, i);
+                switch (fins[i])
+                {
+                    case Action a:
+                        a();
+                        break;
+                    case Func<Cx, Task> f:
+                        await f(cx);
+                        break;
+                }
+            }
+            catch (Exception ex)
+            {
+                (errors ??= new List<Exception>()).Add(ex);
+                Runtime.Diagnostics.Report(DiagnosticKind.FinalizerFailed, cx.Task, $"a finalizer of region '{Name}' threw: {ex.Message}");
+            }
+        }
+        if (errors is not null) throw errors.Count == 1 ? errors[0] : new AggregateException(errors);
+    }
+
+    private void Finish()
+    {
+        List<Obligation>? stuck;
+        lock (this)
+        {
+            stuck = _ledger is { Count: > 0 } ? new List<Obligation>(_ledger) : null;
+        }
+        if (stuck is not null)
+        {
+            // Every holder has ended, so these can only be obligations whose settlement raced with the
+            // holder's end. The region refuses to close with them Reserved: they are leaks.
+            var r = new CancelReason(CancelKind.ResourceUnavailable, $"region '{Name}' closed with it reserved", Runtime.Now, Id, 0);
+            int n = 0;
+            foreach (var o in stuck) if (o.MarkLeaked(r)) n++;
+            if (n > 0)
+            {
+                var msg = $"region '{Name}' closed with {n} reserved obligation(s)";
+                Runtime.Diagnostics.ReportLeak(null, n, msg, this);
+                if (Runtime.Options.LeakResponse == LeakResponse.Fail)
+                {
+                    lock (this) _aggregate = Outcome<Unit>.Join(_aggregate, Outcome<Unit>.Err(new ObligationLeakedException(msg)));
+                }
+            }
+        }
+        List<Action>? waiters;
+        TimerEntry? timer;
+        lock (this)
+        {
+            _state = RegionState.Closed;
+            if (_reason is { } rr && !(rr.Kind == CancelKind.FailFast && rr.OriginRegion == Id))
+                _aggregate = Outcome<Unit>.Join(_aggregate, Outcome<Unit>.Cancelled(rr));
+            FinalOutcome = _aggregate;
+            waiters = _closeWaiters;
+            _closeWaiters = null;
+            timer = _deadlineTimer;
+            _deadlineTimer = null;
+        }
+        timer?.Cancel();
+        Runtime.Observer?.OnRegionState(this, RegionState.Closed);
+        Parent?.OnChildClosed(this);
+        Owner?.OnOwnedRegionClosed(this);
+        if (waiters is not null) foreach (var w in waiters) w();
+    }
+
+    private void OnChildClosed(RegionCore child)
+    {
+        lock (this) _openChildren--;
+    }
+
+    /// <summary>Runs <paramref name="onClosed"/> once the region is Closed (immediately if it already is).</summary>
+    internal void WhenClosed(Action onClosed)
+    {
+        lock (this)
+        {
+            if (_state != RegionState.Closed)
+            {
+                (_closeWaiters ??= new List<Action>()).Add(onClosed);
+                return;
+            }
+        }
+        onClosed();
+    }
+
+    /// <summary>The typed outcome of a region whose body is <paramref name="main"/>.</summary>
+    internal Outcome<T> OutcomeFor<T>(TaskCore<T> main)
+    {
+        var agg = FinalOutcome;
+        var m = main.Outcome;
+        if (m.IsOk) return m.JoinWith(agg);
+        return agg.IsOk ? m : Outcome<T>.FromNonOk(agg.Kind, agg.Payload);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"Region {Id} '{Name}' ({State})";
+}

@@ -1,0 +1,105 @@
+using Asupersync.Time;
+
+namespace Asupersync.Kernel;
+
+/// <summary>The kernel: ids, timers, the shutdown signal, diagnostics and the driver it runs on.</summary>
+internal sealed class RuntimeCore
+{
+    private long _ids;
+    private readonly object _shutdownGate = new();
+    private List<ShutdownOp>? _shutdownWaiters;
+    private bool _shutdownSignalled;
+    private readonly List<RegionCore> _roots = new();
+
+    internal RuntimeCore(Driver driver, RuntimeOptions options)
+    {
+        Driver = driver;
+        Options = options;
+        Diagnostics = new RuntimeDiagnostics(this);
+        Timers = new TimerQueue();
+        driver.Core = this;
+    }
+
+    internal readonly Driver Driver;
+    internal readonly RuntimeOptions Options;
+    internal readonly RuntimeDiagnostics Diagnostics;
+    internal readonly TimerQueue Timers;
+    internal IRuntimeObserver? Observer;
+
+    internal TimeSpan Now => Driver.Now;
+
+    internal long NextId() => Interlocked.Increment(ref _ids);
+
+    internal TimerEntry AddTimer(TimeSpan due, Action<object?> callback, object? state)
+    {
+        var e = Timers.Add(due, callback, state, out bool earliest);
+        if (earliest) Driver.TimerAdded(due);
+        return e;
+    }
+
+    /// <summary>Opens a root region whose body is <paramref name="body"/>; <paramref name="onClosed"/> runs when it closed.</summary>
+    internal (RegionCore Region, TaskCore<T> Main) StartRoot<T>(string name, object body, RegionOptions options, Action<RegionCore, TaskCore<T>> onClosed)
+    {
+        var region = new RegionCore(this, name, null, null, options);
+        lock (_roots) _roots.Add(region);
+        region.Start();
+        var main = region.Spawn<T>(name, body, Budget.Unlimited, Options.RootCapabilities, isMain: true);
+        region.WhenClosed(() =>
+        {
+            lock (_roots) _roots.Remove(region);
+            onClosed(region, main);
+        });
+        return (region, main);
+    }
+
+    internal RegionCore[] OpenRoots
+    {
+        get { lock (_roots) return _roots.ToArray(); }
+    }
+
+    // ---------------------------------------------------------------- shutdown signal
+
+    internal ValueTask WaitShutdownAsync(TaskCore waiter)
+    {
+        waiter.Checkpoint();
+        ShutdownOp op;
+        lock (_shutdownGate)
+        {
+            if (_shutdownSignalled) return ValueTask.CompletedTask;
+            op = new ShutdownOp(waiter, this);
+            (_shutdownWaiters ??= new List<ShutdownOp>()).Add(op);
+        }
+        Observer?.OnWait(waiter, "shutdown", 0);
+        op.Register();
+        return op.AsUntypedValueTask();
+    }
+
+    internal void RemoveShutdownWaiter(ShutdownOp op)
+    {
+        lock (_shutdownGate) _shutdownWaiters?.Remove(op);
+    }
+
+    /// <summary>
+    /// First signal: wakes the tasks waiting in <see cref="Cx.ShutdownSignalAsync"/>; when none waits, cancels
+    /// every root region with <see cref="CancelKind.Shutdown"/>. A second signal always cancels.
+    /// </summary>
+    internal void SignalShutdown(string source)
+    {
+        List<ShutdownOp>? waiters;
+        bool cancel;
+        lock (_shutdownGate)
+        {
+            cancel = _shutdownSignalled || _shutdownWaiters is not { Count: > 0 };
+            _shutdownSignalled = true;
+            waiters = _shutdownWaiters;
+            _shutdownWaiters = null;
+        }
+        if (waiters is not null) foreach (var w in waiters) w.TrySetResult(default);
+        if (cancel) CancelRoots(new CancelReason(CancelKind.Shutdown, source, Now));
+    }
+
+    internal void CancelRoots(CancelReason reason)
+    {
+        foreach (var r in OpenRoots) r.RequestCancel(reason, Budget.Unlimited);
+    }
+}

@@ -1,0 +1,644 @@
+using System.Diagnostics;
+using Asupersync.Time;
+
+namespace Asupersync.Kernel;
+
+/// <summary>
+/// The kernel's record of one task: its cancel-protocol state, its work queue and its budget.
+/// </summary>
+/// <remarks>
+/// <para>It is also the task's <see cref="SynchronizationContext"/>: while a step runs, the context is
+/// installed on the worker thread, so awaiting a plain <see cref="System.Threading.Tasks.Task"/> inside a
+/// body posts its continuation back here and the task resumes through the driver, never inline on the
+/// thread that completed the awaited thing. Runtime awaitables (<see cref="WaitOp{T}"/>) enqueue their
+/// continuation here directly.</para>
+/// <para>All mutable state is guarded by <c>lock(this)</c>; no user code runs under that lock.</para>
+/// </remarks>
+internal abstract class TaskCore : SynchronizationContext
+{
+    internal const int MaxMaskDepth = 32;
+
+    [ThreadStatic] private static TaskCore? t_current;
+
+    private static readonly Action<object?> s_start = static s => ((TaskCore)s!).StartBody();
+
+    internal readonly RuntimeCore Runtime;
+    internal readonly RegionCore Region;
+    internal readonly long Id;
+    internal readonly string Name;
+    internal readonly Budget Budget;          // resolved: absolute deadline only
+    internal readonly CancelKind DeadlineKind;
+    internal readonly bool IsInternal;        // the region's finalizer task
+    internal Cx Cx = null!;
+
+    // Intrusive list of the region's live tasks (guarded by the region's lock).
+    internal TaskCore? RegionPrev, RegionNext;
+
+    private TaskState _state;
+    private CancelReason? _reason;
+    private TimeSpan _cleanupDeadline = TimeSpan.MaxValue;
+    private long? _cleanupPollLimit;
+    private bool _cleanupExhausted;
+    private bool _secondRaiseDone;
+    private bool _overrunReported;
+    private bool _acknowledged;
+    private int _maskDepth;
+    private IInterruptible? _wait;
+    private long _polls;
+    private long _cost;
+
+    // Work queue: usually zero or one item, so the first lives in fields.
+    private object? _w0;
+    private object? _s0;
+    private Queue<(object, object?)>? _more;
+    private bool _scheduled;
+
+    private List<RegionCore>? _ownedRegions;
+    private int _openOwned;
+    private List<Obligation>? _held;
+    private CancellationTokenSource? _cts;
+    private TimerEntry? _deadlineTimer;
+    private TimerEntry? _cleanupTimer;
+    private List<Exception>? _stepPanics;
+
+    protected TaskCore(RuntimeCore runtime, RegionCore region, string name, Budget budget, bool isInternal)
+    {
+        Runtime = runtime;
+        Region = region;
+        Name = name;
+        Id = runtime.NextId();
+        IsInternal = isInternal;
+        DeadlineKind = budget.RelativeTimeout is not null ? CancelKind.Timeout : CancelKind.Deadline;
+        Budget = budget.Resolve(runtime.Now);
+        if (isInternal) _maskDepth = 1;
+    }
+
+    /// <summary>The task whose step is running on this thread, if any.</summary>
+    internal static new TaskCore? Current => t_current;
+
+    internal TaskState State { get { lock (this) return _state; } }
+
+    internal CancelReason? Reason { get { lock (this) return _reason; } }
+
+    internal bool IsCancelRequested { get { lock (this) return _reason is not null; } }
+
+    internal long Polls => Volatile.Read(ref _polls);
+
+    internal int MaskDepth { get { lock (this) return _maskDepth; } }
+
+    /// <summary>Which lane the driver should put this task in right now.</summary>
+    internal Lane Lane
+    {
+        get
+        {
+            var s = _state; // a racy read is fine: the lane is a scheduling hint
+            if (s is TaskState.CancelRequested or TaskState.Cancelling or TaskState.Finalizing) return Lane.Cancel;
+            return Budget.Deadline is not null ? Lane.Timed : Lane.Ready;
+        }
+    }
+
+    /// <summary>Severity tier of the pending cancel (for cancel-lane ordering).</summary>
+    internal int CancelTier => _reason?.Tier ?? 0;
+
+    internal byte Priority => Budget.Priority;
+
+    // ---------------------------------------------------------------- start and steps
+
+    /// <summary>Arms the deadline timer and queues the first step. Called once by the region after admission.</summary>
+    internal void Start()
+    {
+        if (Budget.Deadline is { } d && (Region.Budget.Deadline is not { } rd || d < rd))
+        {
+            // The region's own timer covers deadlines it shares; only an earlier one needs a task timer.
+            _deadlineTimer = Runtime.AddTimer(d, static s => ((TaskCore)s!).OnDeadline(), this);
+        }
+        Enqueue(s_start, this);
+    }
+
+    protected abstract void StartBody();
+
+    /// <summary>Queues a continuation (or the first step) and schedules the task if it is not already queued.</summary>
+    internal void Enqueue(object callback, object? state)
+    {
+        bool schedule = false;
+        lock (this)
+        {
+            if (_w0 is null && (_more is null || _more.Count == 0))
+            {
+                _w0 = callback;
+                _s0 = state;
+            }
+            else
+            {
+                (_more ??= new Queue<(object, object?)>()).Enqueue((callback, state));
+            }
+            if (!_scheduled)
+            {
+                _scheduled = true;
+                schedule = true;
+            }
+        }
+        if (schedule) Runtime.Driver.Schedule(this);
+    }
+
+    /// <summary>Runs one queued item with this task's context installed. Called by the driver only.</summary>
+    internal void RunStep()
+    {
+        object? cb;
+        object? st;
+        lock (this)
+        {
+            if (_w0 is not null)
+            {
+                cb = _w0;
+                st = _s0;
+                _w0 = null;
+                _s0 = null;
+            }
+            else if (_more is not null && _more.Count > 0)
+            {
+                (cb, st) = _more.Dequeue();
+            }
+            else
+            {
+                _scheduled = false;
+                return;
+            }
+            _polls++;
+        }
+
+        var prevCtx = SynchronizationContext.Current;
+        var prevTask = t_current;
+        SynchronizationContext.SetSynchronizationContext(this);
+        t_current = this;
+        Runtime.Observer?.OnStep(this, begin: true);
+        try
+        {
+            if (cb is Action<object?> a) a(st);
+            else ((SendOrPostCallback)cb).Invoke(st);
+        }
+        catch (Exception ex)
+        {
+            // Only code posted outside an async method's own try (e.g. an async void lambda) gets here.
+            // Keep it: the task's outcome becomes Panicked.
+            lock (this) (_stepPanics ??= new List<Exception>()).Add(ex);
+            Runtime.Diagnostics.Report(DiagnosticKind.UnhandledStepException, this, ex.ToString());
+        }
+        finally
+        {
+            t_current = prevTask;
+            SynchronizationContext.SetSynchronizationContext(prevCtx);
+        }
+        Runtime.Observer?.OnStep(this, begin: false);
+
+        bool again;
+        lock (this)
+        {
+            again = _w0 is not null || (_more is not null && _more.Count > 0);
+            if (!again) _scheduled = false;
+        }
+        if (Budget.PollQuota is { } q && Volatile.Read(ref _polls) >= q && _reason is null && _state != TaskState.Completed)
+        {
+            RequestCancel(new CancelReason(CancelKind.PollQuota, $"poll quota of {q} used up", Runtime.Now, Region.Id, Id), Asupersync.Budget.Unlimited);
+        }
+        if (again) Runtime.Driver.Schedule(this);
+    }
+
+    /// <inheritdoc />
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        Enqueue(d, state);
+    }
+
+    /// <inheritdoc />
+    public override void Send(SendOrPostCallback d, object? state)
+    {
+        if (ReferenceEquals(t_current, this)) d(state);
+        else throw new NotSupportedException("Synchronous Send into an Asupersync task is not supported; use Post.");
+    }
+
+    /// <inheritdoc />
+    public override SynchronizationContext CreateCopy() => this;
+
+    // ---------------------------------------------------------------- cancel protocol
+
+    /// <summary>
+    /// Request: strengthen the reason, tighten the cleanup budget, interrupt a cancel-safe wait, fire the token
+    /// bridge and propagate ParentCancelled to the regions this task owns. A second request can only tighten.
+    /// </summary>
+    internal void RequestCancel(CancelReason reason, Budget cleanupBudget)
+    {
+        var now = Runtime.Now;
+        reason = reason.WithOrigin(now, Region.Id, Id);
+        IInterruptible? interrupt = null;
+        CancellationTokenSource? cts = null;
+        RegionCore[]? regions = null;
+        bool first = false, changed, armCleanup = false;
+        TimeSpan cleanupDeadline;
+        lock (this)
+        {
+            if (_state == TaskState.Completed) return;
+            var old = _reason;
+            _reason = CancelReason.Strengthen(_reason, reason)!;
+            changed = !ReferenceEquals(old, _reason);
+            var allowance = Runtime.Options.CleanupAllowanceFor(_reason.Kind);
+            var b = cleanupBudget.Meet(Asupersync.Budget.FromTimeout(allowance)).Resolve(now);
+            if (b.Deadline!.Value < _cleanupDeadline)
+            {
+                _cleanupDeadline = b.Deadline.Value;
+                armCleanup = true;
+            }
+            if (b.PollQuota is { } pq)
+            {
+                long lim = _polls + pq;
+                if (_cleanupPollLimit is null || lim < _cleanupPollLimit) _cleanupPollLimit = lim;
+            }
+            if (_state is TaskState.Created or TaskState.Running)
+            {
+                _state = TaskState.CancelRequested;
+                first = true;
+            }
+            if (first && _maskDepth == 0 && _wait is not null)
+            {
+                interrupt = _wait;
+                _wait = null;
+            }
+            if (first) cts = _cts;
+            if ((first || changed) && _openOwned > 0) regions = _ownedRegions!.Where(r => !r.IsClosed).ToArray();
+            cleanupDeadline = _cleanupDeadline;
+        }
+
+        if (first || changed) Runtime.Observer?.OnCancelRequested(this, _reason!);
+        if (armCleanup)
+        {
+            var t = Runtime.AddTimer(cleanupDeadline, static s => ((TaskCore)s!).OnCleanupDeadline(), this);
+            TimerEntry? old;
+            lock (this)
+            {
+                old = _cleanupTimer;
+                _cleanupTimer = t;
+                if (_state == TaskState.Completed) { old = t; _cleanupTimer = null; }
+            }
+            old?.Cancel();
+        }
+        interrupt?.Interrupt();
+        if (cts is not null)
+        {
+            try { cts.Cancel(); }
+            catch (Exception ex) { Runtime.Diagnostics.Report(DiagnosticKind.TokenCallbackFailed, this, ex.ToString()); }
+        }
+        if (regions is not null)
+        {
+            foreach (var r in regions) r.RequestCancel(_reason!.ForChild(r.Id, now), cleanupBudget);
+        }
+    }
+
+    /// <summary>
+    /// Acknowledge: the checkpoint logic. Returns the exception to raise, or null. The cancel is raised once;
+    /// later checkpoints pass during the drain until the cleanup budget is spent, which raises once more.
+    /// </summary>
+    internal CancelledException? PollCancel()
+    {
+        if (_reason is null)
+        {
+            if (Budget.Deadline is { } d && Runtime.Now >= d) OnDeadline();
+            else return null;
+        }
+        CancelledException? raise = null;
+        bool overrun = false;
+        lock (this)
+        {
+            switch (_state)
+            {
+                case TaskState.CancelRequested:
+                    if (_maskDepth > 0 && !CleanupExhaustedLocked()) return null;
+                    _state = TaskState.Cancelling;
+                    _acknowledged = true;
+                    raise = new CancelledException(_reason!);
+                    break;
+                case TaskState.Cancelling:
+                case TaskState.Finalizing:
+                    if (!_secondRaiseDone && CleanupExhaustedLocked())
+                    {
+                        _secondRaiseDone = true;
+                        overrun = !_overrunReported;
+                        _overrunReported = true;
+                        raise = new CancelledException(new CancelReason(CancelKind.Deadline, "cleanup budget exhausted", Runtime.Now, Region.Id, Id, _reason));
+                    }
+                    break;
+            }
+        }
+        if (overrun) ReportOverrun("its cleanup budget ran out while draining");
+        if (raise is not null && _state == TaskState.Cancelling && _acknowledged) Runtime.Observer?.OnCancelAcknowledged(this, raise.Reason);
+        return raise;
+    }
+
+    /// <summary>Checkpoint at the start of every runtime await and in <see cref="Cx.Checkpoint"/>.</summary>
+    internal void Checkpoint()
+    {
+        var ex = PollCancel();
+        if (ex is not null) throw ex;
+    }
+
+    private bool CleanupExhaustedLocked() =>
+        _cleanupExhausted || (_cleanupPollLimit is { } l && _polls > l) || (_cleanupDeadline != TimeSpan.MaxValue && Runtime.Now >= _cleanupDeadline);
+
+    private void OnDeadline()
+    {
+        if (Budget.Deadline is not { } d) return;
+        RequestCancel(new CancelReason(DeadlineKind, DeadlineKind == CancelKind.Timeout ? "timed out" : "deadline passed", d, Region.Id, Id), Asupersync.Budget.Unlimited);
+    }
+
+    private void OnCleanupDeadline()
+    {
+        IInterruptible? interrupt = null;
+        bool report;
+        bool acknowledged;
+        lock (this)
+        {
+            if (_state == TaskState.Completed) return;
+            _cleanupExhausted = true;
+            report = !_overrunReported;
+            _overrunReported = true;
+            acknowledged = _acknowledged;
+            if (!_secondRaiseDone && _wait is not null)
+            {
+                interrupt = _wait;
+                _wait = null;
+            }
+        }
+        if (report)
+        {
+            ReportOverrun(acknowledged
+                ? "its cleanup budget ran out while draining"
+                : "it did not reach a checkpoint before its cleanup budget ran out (code that never awaits the runtime cannot be stopped)");
+        }
+        interrupt?.Interrupt();
+    }
+
+    private void ReportOverrun(string what)
+    {
+        Runtime.Diagnostics.Report(DiagnosticKind.BudgetOverrun, this, $"task '{Name}' in region '{Region.Name}' overran: {what}; reason {Reason}");
+        Runtime.Observer?.OnBudgetOverrun(this);
+    }
+
+    // ---------------------------------------------------------------- masks
+
+    internal void EnterMask()
+    {
+        lock (this)
+        {
+            if (_maskDepth >= MaxMaskDepth)
+                throw new InvalidOperationException($"Task '{Name}' nested more than {MaxMaskDepth} cancel masks; masks are for short critical sections.");
+            _maskDepth++;
+        }
+    }
+
+    internal void ExitMask()
+    {
+        lock (this)
+        {
+            if (_maskDepth > 0) _maskDepth--;
+        }
+    }
+
+    // ---------------------------------------------------------------- waits
+
+    /// <summary>
+    /// Registers a cancel-safe wait. Returns false when a cancel is already due, in which case the caller must
+    /// interrupt the wait itself (outside any lock of its own).
+    /// </summary>
+    internal bool SetWait(IInterruptible wait)
+    {
+        lock (this)
+        {
+            bool due = (_state == TaskState.CancelRequested && (_maskDepth == 0 || CleanupExhaustedLocked()))
+                       || (_state is TaskState.Cancelling or TaskState.Finalizing && !_secondRaiseDone && _cleanupExhausted);
+            if (due) return false;
+            _wait = wait;
+            return true;
+        }
+    }
+
+    internal void ClearWait(IInterruptible wait)
+    {
+        lock (this)
+        {
+            if (ReferenceEquals(_wait, wait)) _wait = null;
+        }
+    }
+
+    /// <summary>The exception that an interrupted wait raises.</summary>
+    internal Exception InterruptedException() =>
+        PollCancel() ?? new CancelledException(Reason ?? new CancelReason(CancelKind.User, "wait interrupted", Runtime.Now, Region.Id, Id));
+
+    // ---------------------------------------------------------------- budgets
+
+    internal void Charge(long cost)
+    {
+        if (cost < 0) throw new ArgumentOutOfRangeException(nameof(cost), cost, "Cost cannot be negative.");
+        long used = Interlocked.Add(ref _cost, cost);
+        if (Budget.CostQuota is { } q && used > q && _reason is null)
+            RequestCancel(new CancelReason(CancelKind.CostBudget, $"cost quota of {q} used up", Runtime.Now, Region.Id, Id), Asupersync.Budget.Unlimited);
+    }
+
+    internal long CostUsed => Interlocked.Read(ref _cost);
+
+    // ---------------------------------------------------------------- token bridge
+
+    internal CancellationToken GetCancellationToken()
+    {
+        CancellationTokenSource cts;
+        bool cancelNow;
+        lock (this)
+        {
+            if (_cts is null)
+            {
+                _cts = new CancellationTokenSource();
+                cancelNow = _reason is not null;
+            }
+            else
+            {
+                return _cts.Token;
+            }
+            cts = _cts;
+        }
+        if (cancelNow) cts.Cancel();
+        return cts.Token;
+    }
+
+    // ---------------------------------------------------------------- owned regions and obligations
+
+    internal void AddOwnedRegion(RegionCore region)
+    {
+        lock (this)
+        {
+            (_ownedRegions ??= new List<RegionCore>()).Add(region);
+            _openOwned++;
+        }
+    }
+
+    internal void OnOwnedRegionClosed(RegionCore region)
+    {
+        bool complete;
+        lock (this)
+        {
+            _ownedRegions!.Remove(region);
+            _openOwned--;
+            complete = _openOwned == 0 && _state == TaskState.Finalizing && _awaitingOwned;
+            if (complete) _awaitingOwned = false;
+        }
+        if (complete) CompleteAfterOwnedRegions();
+    }
+
+    private bool _awaitingOwned;
+
+    internal void AddHeld(Obligation o)
+    {
+        lock (this) (_held ??= new List<Obligation>()).Add(o);
+    }
+
+    internal void OnObligationResolved(Obligation o)
+    {
+        lock (this) _held?.Remove(o);
+    }
+
+    // ---------------------------------------------------------------- completion
+
+    /// <summary>Marks the start of the body; returns false when it was cancelled before it ever ran.</summary>
+    protected bool TryBeginRunning(out CancelReason? cancelledBeforeStart)
+    {
+        lock (this)
+        {
+            if (_state == TaskState.Created)
+            {
+                _state = TaskState.Running;
+                cancelledBeforeStart = null;
+                return true;
+            }
+            cancelledBeforeStart = _reason;
+            return _reason is null;
+        }
+    }
+
+    /// <summary>
+    /// Turns what the body produced into the task's final outcome kind: joins the pending cancel, any panic
+    /// from a stray step, and obligation leaks; settles every obligation the task still holds.
+    /// </summary>
+    protected Outcome<Unit> SettleAtEnd(Outcome<Unit> body)
+    {
+        CancelReason? reason;
+        List<Exception>? panics;
+        List<Obligation>? held;
+        lock (this)
+        {
+            if (_state != TaskState.Completed) _state = TaskState.Finalizing;
+            reason = _reason;
+            panics = _stepPanics;
+            held = _held is { Count: > 0 } ? new List<Obligation>(_held) : null;
+        }
+        var extra = Outcome.Ok();
+        if (reason is not null) extra = Outcome<Unit>.Cancelled(reason);
+        if (panics is not null)
+            extra = Outcome<Unit>.Join(extra, Outcome<Unit>.Panicked(panics.Count == 1 ? panics[0] : new AggregateException(panics)));
+        var result = Outcome<Unit>.Join(body, extra);
+        if (held is not null)
+        {
+            if (result.Kind is OutcomeKind.Cancelled or OutcomeKind.Panicked)
+            {
+                var r = result.CancelReason
+                        ?? new CancelReason(CancelKind.ResourceUnavailable, "holder task panicked: " + result.Exception!.Message, Runtime.Now, Region.Id, Id);
+                foreach (var o in held) o.AbortByRuntime(r);
+            }
+            else
+            {
+                var leaked = new List<Obligation>();
+                var r = new CancelReason(CancelKind.ResourceUnavailable, $"leaked by task '{Name}'", Runtime.Now, Region.Id, Id);
+                foreach (var o in held)
+                {
+                    if (o.MarkLeaked(r)) leaked.Add(o);
+                }
+                if (leaked.Count > 0)
+                {
+                    var msg = $"task '{Name}' in region '{Region.Name}' ended {result.Kind} still holding {leaked.Count} reserved obligation(s): " +
+                              string.Join(", ", leaked.Select(o => $"#{o.Id} {o.Kind} '{o.Description}'"));
+                    Runtime.Diagnostics.ReportLeak(this, leaked.Count, msg);
+                    if (Runtime.Options.LeakResponse == LeakResponse.Fail)
+                        result = Outcome<Unit>.Join(result, Outcome<Unit>.Err(new ObligationLeakedException(msg)));
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>True when the task must wait for regions it opened but did not await.</summary>
+    protected bool MustAwaitOwnedRegions()
+    {
+        lock (this)
+        {
+            if (_openOwned == 0) return false;
+            _awaitingOwned = true;
+            return true;
+        }
+    }
+
+    protected abstract void CompleteAfterOwnedRegions();
+
+    /// <summary>Final transition to Completed; releases timers and the token source.</summary>
+    protected void MarkCompleted()
+    {
+        TimerEntry? t1, t2;
+        CancellationTokenSource? cts;
+        lock (this)
+        {
+            _state = TaskState.Completed;
+            t1 = _deadlineTimer;
+            t2 = _cleanupTimer;
+            _deadlineTimer = _cleanupTimer = null;
+            cts = _cts;
+            _wait = null;
+        }
+        t1?.Cancel();
+        t2?.Cancel();
+        cts?.Dispose();
+    }
+
+    /// <summary>Classifies an exception that escaped the body.</summary>
+    protected Outcome<Unit> Classify(Exception ex)
+    {
+        switch (ex)
+        {
+            case CancelledException ce:
+                return Outcome<Unit>.Cancelled(ce.Reason);
+            case TaskErrorException:
+                return Outcome<Unit>.Err(ex);
+            case OperationCanceledException when Reason is { } r:
+                return Outcome<Unit>.Cancelled(r);
+            default:
+                return Outcome<Unit>.Panicked(ex);
+        }
+    }
+
+    /// <summary>Unwraps the exception of a faulted or cancelled task.</summary>
+    protected static Exception ExceptionOf(Task t)
+    {
+        if (t.IsFaulted)
+        {
+            var agg = t.Exception!;
+            return agg.InnerExceptions.Count == 1 ? agg.InnerExceptions[0] : agg;
+        }
+        try
+        {
+            t.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+        throw new UnreachableException("A cancelled task did not throw.");
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"Task {Id} '{Name}' ({State}) in region {Region.Id} '{Region.Name}'";
+}

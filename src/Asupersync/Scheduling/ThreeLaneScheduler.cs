@@ -1,0 +1,263 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Asupersync.Kernel;
+
+namespace Asupersync.Scheduling;
+
+/// <summary>
+/// The production driver: N worker threads, three lanes, work stealing, parking without lost wake-ups and a
+/// timer pump on the configured <see cref="TimeProvider"/>.
+/// </summary>
+/// <remarks>
+/// <para>Lanes: <b>cancel</b> (tasks with a pending or acknowledged cancel; harsher reasons first) &gt;
+/// <b>timed</b> (tasks with a deadline; earliest first) &gt; <b>ready</b>. The cancel and timed lanes are shared
+/// heaps (they hold few tasks in a healthy program); the ready lane is one queue per worker plus a shared
+/// injection queue, and idle workers steal from the others. Ready tasks with a non-zero priority go to a shared
+/// priority heap served before the per-worker queues. After <see cref="RuntimeOptions.CancelStreakLimit"/>
+/// consecutive cancel-lane dispatches a worker serves the other lanes once, so they always progress.</para>
+/// <para>Parking: a worker announces itself as a sleeper (an interlocked increment, a full fence), re-checks
+/// every queue, and only then waits. A producer enqueues (a fence) and then reads the sleeper count, so either
+/// the worker sees the work or the producer sees the sleeper and releases it: no wake-up is lost.</para>
+/// <para>This class is the production driver's own business: it is the one place that creates threads and
+/// reads the wall clock. Kernel code never does.</para>
+/// </remarks>
+internal sealed class ThreeLaneScheduler : Driver
+{
+    private readonly int _workerCount;
+    private readonly int _streakLimit;
+    private readonly TimeProvider _time;
+    private readonly long _startTimestamp;
+    private readonly Worker[] _workers;
+    private readonly ConcurrentQueue<TaskCore> _injector = new();
+    private readonly object _laneGate = new();
+    private readonly PriorityQueue<TaskCore, (int, long)> _cancelLane = new();
+    private readonly PriorityQueue<TaskCore, (TimeSpan, long)> _timedLane = new();
+    private readonly PriorityQueue<TaskCore, (int, long)> _priorityLane = new();
+    private long _laneSeq;
+    private int _sharedCount; // tasks in the three shared heaps
+    private readonly SemaphoreSlim _parking = new(0);
+    private int _sleepers;
+    private volatile bool _stopping;
+    private ITimer? _timer;
+    private readonly object _timerGate = new();
+    private TimeSpan _armedFor = TimeSpan.MaxValue;
+
+    [ThreadStatic] private static Worker? t_worker;
+
+    internal ThreeLaneScheduler(RuntimeOptions options)
+    {
+        _workerCount = Math.Max(1, options.WorkerCount ?? Environment.ProcessorCount);
+        _streakLimit = Math.Max(1, options.CancelStreakLimit);
+        _time = options.TimeProvider;
+        _startTimestamp = _time.GetTimestamp();
+        _workers = new Worker[_workerCount];
+        for (int i = 0; i < _workerCount; i++) _workers[i] = new Worker(this, i);
+    }
+
+    internal override TimeSpan Now => _time.GetElapsedTime(_startTimestamp);
+
+    internal override DateTimeOffset UtcNow => _time.GetUtcNow();
+
+    internal override ulong NextRandom()
+    {
+        // Per-thread xoshiro-style state seeded from the OS CSPRNG: fast, thread-safe, not reproducible
+        // (reproducible entropy is the Lab's job).
+        ref var s = ref t_rng;
+        if (s == 0) s = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
+        s += 0x9E3779B97F4A7C15UL;
+        ulong z = s;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    [ThreadStatic] private static ulong t_rng;
+
+    internal override void Start()
+    {
+        _timer = _time.CreateTimer(static s => ((ThreeLaneScheduler)s!).PumpTimers(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        foreach (var w in _workers) w.Start();
+    }
+
+    internal override void Stop()
+    {
+        if (_stopping) return;
+        _stopping = true;
+        _parking.Release(_workerCount + 1);
+        _timer?.Dispose();
+        foreach (var w in _workers)
+        {
+            if (!ReferenceEquals(t_worker, w)) w.Join();
+        }
+    }
+
+    internal override void Schedule(TaskCore task)
+    {
+        var lane = task.Lane;
+        if (lane == Lane.Ready && task.Priority == 0)
+        {
+            var w = t_worker;
+            if (w is not null && ReferenceEquals(w.Owner, this)) w.Local.Enqueue(task);
+            else _injector.Enqueue(task);
+        }
+        else
+        {
+            lock (_laneGate)
+            {
+                long seq = ++_laneSeq;
+                switch (lane)
+                {
+                    case Lane.Cancel: _cancelLane.Enqueue(task, (-task.CancelTier, seq)); break;
+                    case Lane.Timed: _timedLane.Enqueue(task, (task.Budget.Deadline!.Value, seq)); break;
+                    default: _priorityLane.Enqueue(task, (-task.Priority, seq)); break;
+                }
+                _sharedCount++;
+            }
+        }
+        Notify();
+    }
+
+    private int _wakePending;
+
+    private void Notify()
+    {
+        Interlocked.MemoryBarrier();
+        // Coalesce: one release in flight is enough; the woken worker re-notifies if work remains.
+        if (Volatile.Read(ref _sleepers) > 0 && Interlocked.CompareExchange(ref _wakePending, 1, 0) == 0) _parking.Release();
+    }
+
+    private TaskCore? TakeShared(ref int streak)
+    {
+        if (Volatile.Read(ref _sharedCount) == 0)
+        {
+            streak = 0;
+            return null;
+        }
+        lock (_laneGate)
+        {
+            if (_cancelLane.Count > 0 && (streak < _streakLimit || (_timedLane.Count == 0 && _priorityLane.Count == 0)))
+            {
+                streak++;
+                _sharedCount--;
+                return _cancelLane.Dequeue();
+            }
+            streak = 0;
+            if (_timedLane.Count > 0)
+            {
+                _sharedCount--;
+                return _timedLane.Dequeue();
+            }
+            if (_priorityLane.Count > 0)
+            {
+                _sharedCount--;
+                return _priorityLane.Dequeue();
+            }
+        }
+        return null;
+    }
+
+    private bool HasWork()
+    {
+        if (Volatile.Read(ref _sharedCount) > 0 || !_injector.IsEmpty) return true;
+        foreach (var w in _workers) if (!w.Local.IsEmpty) return true;
+        return false;
+    }
+
+    internal override void TimerAdded(TimeSpan due)
+    {
+        lock (_timerGate)
+        {
+            if (due >= _armedFor) return;
+            _armedFor = due;
+        }
+        Arm(due);
+    }
+
+    private void Arm(TimeSpan due)
+    {
+        var delay = due - Now;
+        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+        try { _timer?.Change(delay, Timeout.InfiniteTimeSpan); }
+        catch (ObjectDisposedException) { }
+    }
+
+    private void PumpTimers()
+    {
+        if (_stopping) return;
+        lock (_timerGate) _armedFor = TimeSpan.MaxValue;
+        Core.Timers.FireDue(Now);
+        var next = Core.Timers.NextDue;
+        if (next is { } n)
+        {
+            lock (_timerGate)
+            {
+                if (n >= _armedFor) return;
+                _armedFor = n;
+            }
+            Arm(n);
+        }
+    }
+
+    private sealed class Worker
+    {
+        internal readonly ThreeLaneScheduler Owner;
+        internal readonly ConcurrentQueue<TaskCore> Local = new();
+        private readonly int _index;
+        private Thread? _thread;
+
+        internal Worker(ThreeLaneScheduler owner, int index)
+        {
+            Owner = owner;
+            _index = index;
+        }
+
+        internal void Start()
+        {
+            // The production driver owns its worker threads; nothing else in the runtime creates threads.
+            _thread = new Thread(Run) { IsBackground = true, Name = $"asupersync-worker-{_index}" };
+            _thread.UnsafeStart();
+        }
+
+        internal void Join() => _thread?.Join();
+
+        private void Run()
+        {
+            t_worker = this;
+            int streak = 0;
+            var o = Owner;
+            while (!o._stopping)
+            {
+                var task = o.TakeShared(ref streak) ?? TakeReady();
+                if (task is not null)
+                {
+                    task.RunStep();
+                    continue;
+                }
+                Interlocked.Increment(ref o._sleepers);
+                if (o.HasWork() || o._stopping)
+                {
+                    Interlocked.Decrement(ref o._sleepers);
+                    continue;
+                }
+                o._parking.Wait();
+                Interlocked.Decrement(ref o._sleepers);
+                Volatile.Write(ref o._wakePending, 0);
+                if (o.HasWork()) o.Notify();
+            }
+        }
+
+        private TaskCore? TakeReady()
+        {
+            var o = Owner;
+            if (Local.TryDequeue(out var t)) return t;
+            if (o._injector.TryDequeue(out t)) return t;
+            var ws = o._workers;
+            for (int i = 1; i < ws.Length; i++)
+            {
+                var victim = ws[(_index + i) % ws.Length];
+                if (victim.Local.TryDequeue(out t)) return t;
+            }
+            return null;
+        }
+    }
+}
