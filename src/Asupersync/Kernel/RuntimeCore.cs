@@ -28,6 +28,33 @@ internal sealed class RuntimeCore
 
     internal TimeSpan Now => Driver.Now;
 
+    private readonly Dictionary<Type, object> _services = new();
+
+    /// <summary>
+    /// Per-runtime services that sibling packages attach (e.g. the network provider: real sockets in production,
+    /// the virtual network in the Lab). Keyed by type; set before the first task uses it.
+    /// </summary>
+    internal T? GetService<T>() where T : class
+    {
+        lock (_services) return _services.TryGetValue(typeof(T), out var s) ? (T)s : null;
+    }
+
+    internal void SetService<T>(T service) where T : class
+    {
+        lock (_services) _services[typeof(T)] = service;
+    }
+
+    internal T GetOrAddService<T>(Func<RuntimeCore, T> create) where T : class
+    {
+        lock (_services)
+        {
+            if (_services.TryGetValue(typeof(T), out var s)) return (T)s;
+            var created = create(this);
+            _services[typeof(T)] = created;
+            return created;
+        }
+    }
+
     internal long NextId() => Interlocked.Increment(ref _ids);
 
     internal TimerEntry AddTimer(TimeSpan due, Action<object?> callback, object? state)
