@@ -108,7 +108,7 @@ internal sealed class ThreeLaneScheduler : Driver
                 switch (lane)
                 {
                     case Lane.Cancel: _cancelLane.Enqueue(task, (-task.CancelTier, seq)); break;
-                    case Lane.Timed: _timedLane.Enqueue(task, (task.Budget.Deadline!.Value, seq)); break;
+                    case Lane.Timed: _timedLane.Enqueue(task, (task.Deadline!.Value, seq)); break;
                     default: _priorityLane.Enqueue(task, (-task.Priority, seq)); break;
                 }
                 _sharedCount++;
