@@ -24,6 +24,7 @@ internal sealed class RegionCore
     private Budget _cancelBudget;
     private TaskCore? _head;
     private int _live;
+    private long _spawned; // counted here and added to the runtime's total at close: no shared counter per spawn
     private TaskCore? _main;
     private bool _mainDone;
     private bool _failFastFired;
@@ -89,16 +90,15 @@ internal sealed class RegionCore
                 throw new RegionClosedException(Name, _state, "new tasks");
             if (!isInternal && Options.MaxTasks is { } max && _live >= max)
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxTasks), max);
-            task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget == default ? default : Runtime.Now), body, isInternal);
-            task.Cx = new Cx(task, caps);
+            task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget == default ? default : Runtime.Now), caps, body, isInternal);
             // link
             task.RegionNext = _head;
             if (_head is not null) _head.RegionPrev = task;
             _head = task;
             _live++;
+            _spawned++;
             if (isMain) _main = task;
         }
-        Runtime.Diagnostics.OnSpawn();
         Runtime.Observer?.OnTaskSpawned(task);
         task.Start();
         return task;
@@ -321,6 +321,7 @@ internal sealed class RegionCore
             _deadlineTimer = null;
         }
         timer?.Cancel();
+        Runtime.Diagnostics.OnSpawned(Interlocked.Exchange(ref _spawned, 0));
         Runtime.Observer?.OnRegionState(this, RegionState.Closed);
         Parent?.OnChildClosed(this);
         Owner?.OnOwnedRegionClosed(this);

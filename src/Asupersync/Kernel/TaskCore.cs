@@ -27,7 +27,11 @@ internal abstract class TaskCore : SynchronizationContext
     internal readonly long Id;
     internal readonly string Name;
     internal readonly bool IsInternal;        // the region's finalizer task
-    internal Cx Cx = null!;
+    private readonly Capabilities _caps;
+    private Cx? _cx;
+
+    /// <summary>The task's primary Cx, created on first use (a queued task that never starts never needs one).</summary>
+    internal Cx Cx => _cx ??= new Cx(this, _caps);
 
     // Intrusive list of the region's live tasks (guarded by the region's lock).
     internal TaskCore? RegionPrev, RegionNext;
@@ -69,8 +73,9 @@ internal abstract class TaskCore : SynchronizationContext
 
     private Cold C => _cold ??= new Cold(); // callers hold lock(this)
 
-    protected TaskCore(RegionCore region, string name, TaskBudget? budget, bool isInternal)
+    protected TaskCore(RegionCore region, string name, TaskBudget? budget, Capabilities caps, bool isInternal)
     {
+        _caps = caps;
         Runtime = region.Runtime;
         Region = region;
         Name = name;
@@ -78,6 +83,9 @@ internal abstract class TaskCore : SynchronizationContext
         IsInternal = isInternal;
         _budget = budget;
         if (isInternal) _maskDepth = 1;
+        _w0 = s_start;
+        _s0 = this;
+        _scheduled = true;
     }
 
     /// <summary>The resolved budget (absolute deadline; no relative timeout).</summary>
@@ -118,16 +126,18 @@ internal abstract class TaskCore : SynchronizationContext
 
     // ---------------------------------------------------------------- start and steps
 
-    /// <summary>Arms the deadline timer and queues the first step. Called once by the region after admission.</summary>
+    /// <summary>Arms the deadline timer and schedules the first step. Called once by the region after admission.</summary>
     internal void Start()
     {
+        // The first step is preset (no other thread can have queued work for a task nobody has run yet), so
+        // starting costs no lock here; a concurrent Enqueue sees _scheduled and leaves scheduling to us.
         if (Deadline is { } d && (Region.Budget.Deadline is not { } rd || d < rd))
         {
             // The region's own timer covers deadlines it shares; only an earlier one needs a task timer.
             var t = Runtime.AddTimer(d, static s => ((TaskCore)s!).OnDeadline(), this);
             lock (this) C.DeadlineTimer = t;
         }
-        Enqueue(s_start, this);
+        Runtime.Driver.Schedule(this);
     }
 
     protected abstract void StartBody();

@@ -8,8 +8,8 @@ internal sealed class TaskCore<T> : TaskCore
     private bool _completed;
     private object? _joiners; // a JoinOp<T>, a List<JoinOp<T>>, and/or (in the list) a TaskCompletionSource for AsTask
 
-    internal TaskCore(RegionCore region, string name, TaskBudget? budget, object body, bool isInternal)
-        : base(region, name, budget, isInternal)
+    internal TaskCore(RegionCore region, string name, TaskBudget? budget, Capabilities caps, object body, bool isInternal)
+        : base(region, name, budget, caps, isInternal)
     {
         _body = body;
     }

@@ -198,6 +198,8 @@ internal sealed class ThreeLaneScheduler : Driver
         }
     }
 
+    private const int SpinsBeforePark = 50;
+
     private sealed class Worker
     {
         internal readonly ThreeLaneScheduler Owner;
@@ -228,6 +230,18 @@ internal sealed class ThreeLaneScheduler : Driver
             while (!o._stopping)
             {
                 var task = o.TakeShared(ref streak) ?? TakeReady();
+                if (task is not null)
+                {
+                    task.RunStep();
+                    continue;
+                }
+                // Spin briefly before parking: a wake-up costs a system call on both sides, and in a busy
+                // runtime new work usually arrives within microseconds.
+                for (int spin = 0; spin < SpinsBeforePark && task is null; spin++)
+                {
+                    Thread.SpinWait(20);
+                    task = o.TakeShared(ref streak) ?? TakeReady();
+                }
                 if (task is not null)
                 {
                     task.RunStep();
