@@ -169,7 +169,7 @@ public class CancelProtocolTests
                 h.Cancel();
             }
             return await h.JoinAsync(cx);
-        });
+        }, new RuntimeOptions { WorkerCount = 1 }); // one worker: the child cannot start before the cancel
         Assert.False(ran);
         Assert.Equal(OutcomeKind.Cancelled, o.Value.Kind);
     }

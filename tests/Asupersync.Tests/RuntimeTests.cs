@@ -57,22 +57,32 @@ public class RuntimeTests
     {
         for (int round = 0; round < 20; round++)
         {
-            int finallies = 0;
+            int finallies = 0, started = 0;
             var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("r", async cx =>
             {
+                var allStarted = new TaskCompletionSource();
                 for (int i = 0; i < 500; i++)
                 {
                     cx.Spawn("w", async cx =>
                     {
-                        try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
+                        try
+                        {
+                            if (Interlocked.Increment(ref started) == 500) allStarted.SetResult();
+                            await cx.SleepAsync(TimeSpan.FromHours(1));
+                        }
                         finally { Interlocked.Increment(ref finallies); }
                     });
                 }
-                await cx.YieldAsync();
+                // Some tasks may be cancelled mid-flight, some while sleeping: cancel while the last ones start.
+                if (round % 2 == 0) await cx.AwaitAsync(allStarted.Task);
+                else await cx.YieldAsync();
                 cx.CancelRegion("stress");
             }));
             Assert.Equal(OutcomeKind.Cancelled, o.Value.Kind);
-            Assert.Equal(500, finallies);
+            // Every task whose body started ran its finally exactly once; the others never started
+            // (a task cancelled before its first step does not run its body).
+            Assert.Equal(started, finallies);
+            if (round % 2 == 0) Assert.Equal(500, finallies);
         }
     }
 
@@ -82,10 +92,11 @@ public class RuntimeTests
         var order = new ConcurrentQueue<int>();
         var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("r", async cx =>
         {
+            var start = cx.Now;
             foreach (var ms in new[] { 40, 10, 30, 20 })
-                cx.Spawn("s", async cx => { await cx.SleepAsync(TimeSpan.FromMilliseconds(ms)); order.Enqueue(ms); });
+                cx.Spawn("s", async cx => { await cx.SleepUntilAsync(start + TimeSpan.FromMilliseconds(ms)); order.Enqueue(ms); });
             await Task.CompletedTask;
-        }));
+        }), new RuntimeOptions { WorkerCount = 1 }); // one worker: wake order is execution order
         Assert.True(o.Value.IsOk);
         Assert.Equal([10, 20, 30, 40], order.ToArray());
     }
@@ -94,19 +105,21 @@ public class RuntimeTests
     public async Task ShutdownSignal_WakesWaiters_SecondSignalCancels()
     {
         await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2 });
-        var waiting = new TaskCompletionSource();
+        bool woke = false;
         var run = rt.RunAsync(async cx =>
         {
-            waiting.SetResult();
             await cx.ShutdownSignalAsync();
+            woke = true;
             // Still running after the first signal: graceful work happens here.
             await cx.SleepAsync(TimeSpan.FromHours(1));
         });
-        await waiting.Task.WaitAsync(TestRuntime.HangGuard);
-        await Task.Yield();
+        SpinWait.SpinUntil(() => rt.Core.ShutdownWaiterCount == 1, TestRuntime.HangGuard);
         rt.RequestShutdown();
+        SpinWait.SpinUntil(() => Volatile.Read(ref woke), TestRuntime.HangGuard);
+        Assert.False(run.IsCompleted); // the first signal only woke the waiter
         rt.RequestShutdown();
         var o = await run.WaitAsync(TestRuntime.HangGuard);
+        Assert.True(woke);
         Assert.Equal(CancelKind.Shutdown, o.CancelReason!.Kind);
         Assert.Equal(130, Runtime.ExitCodeOf(o));
     }
