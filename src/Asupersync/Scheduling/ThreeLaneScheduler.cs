@@ -165,16 +165,18 @@ internal sealed class ThreeLaneScheduler : Driver
 
     internal override void TimerAdded(TimeSpan due)
     {
+        // _armedFor and the ITimer are updated together under the lock: two threads arming different due
+        // times must not leave the timer armed for the later one while _armedFor records the earlier.
         lock (_timerGate)
         {
             if (due >= _armedFor) return;
-            _armedFor = due;
+            ArmLocked(due);
         }
-        Arm(due);
     }
 
-    private void Arm(TimeSpan due)
+    private void ArmLocked(TimeSpan due)
     {
+        _armedFor = due;
         var delay = due - Now;
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
         try { _timer?.Change(delay, Timeout.InfiniteTimeSpan); }
@@ -191,10 +193,8 @@ internal sealed class ThreeLaneScheduler : Driver
         {
             lock (_timerGate)
             {
-                if (n >= _armedFor) return;
-                _armedFor = n;
+                if (n < _armedFor) ArmLocked(n);
             }
-            Arm(n);
         }
     }
 
