@@ -135,12 +135,14 @@ internal sealed class ThreeLaneScheduler : Driver
         }
         lock (_laneGate)
         {
-            if (_cancelLane.Count > 0 && (streak < _streakLimit || (_timedLane.Count == 0 && _priorityLane.Count == 0)))
+            if (_cancelLane.Count > 0 && streak < _streakLimit)
             {
                 streak++;
                 _sharedCount--;
                 return _cancelLane.Dequeue();
             }
+            // Streak used up (or no cancel work): serve the other lanes once — the timed and priority heaps
+            // here, else the caller's ready queues — before the cancel lane again.
             streak = 0;
             if (_timedLane.Count > 0)
             {
@@ -229,7 +231,7 @@ internal sealed class ThreeLaneScheduler : Driver
             var o = Owner;
             while (!o._stopping)
             {
-                var task = o.TakeShared(ref streak) ?? TakeReady();
+                var task = o.TakeShared(ref streak) ?? TakeReady() ?? o.TakeShared(ref streak);
                 if (task is not null)
                 {
                     task.RunStep();
