@@ -169,6 +169,9 @@ internal sealed class RegionCore
         TaskCore[] tasks;
         CancelReason r;
         Budget b;
+        var now = Runtime.Now;
+        bool armTimer = false;
+        TimeSpan cleanupDeadline;
         lock (this)
         {
             if (_state == RegionState.Closed) return;
@@ -176,15 +179,50 @@ internal sealed class RegionCore
             _cancelBudget = _cancelBudget.Meet(cleanupBudget);
             if (_state is RegionState.Open or RegionState.Closing) _state = RegionState.Draining;
             if (_state == RegionState.Finalizing) return; // finalizers always run; they are not cancelled
-            var list = new List<TaskCore>(_live);
-            for (var t = _head; t is not null; t = t.RegionNext) list.Add(t);
-            tasks = list.ToArray();
+            var tasks0 = new TaskCore[_live];
+            int n = 0;
+            for (var t = _head; t is not null; t = t.RegionNext) tasks0[n++] = t;
+            tasks = tasks0;
             r = _reason!;
-            b = _cancelBudget;
+            // One cleanup deadline for the whole region, watched by one region timer instead of one per task.
+            b = _cancelBudget.Meet(Budget.FromTimeout(Runtime.Options.CleanupAllowanceFor(r.Kind))).Resolve(now);
+            cleanupDeadline = b.Deadline!.Value;
+            if (cleanupDeadline < _cleanupDeadline)
+            {
+                _cleanupDeadline = cleanupDeadline;
+                armTimer = true;
+            }
+        }
+        if (armTimer)
+        {
+            var timer = Runtime.AddTimer(cleanupDeadline, static s => ((RegionCore)s!).OnCleanupDeadline(), this);
+            TimerEntry? old;
+            lock (this)
+            {
+                old = _cleanupTimer;
+                _cleanupTimer = timer;
+            }
+            old?.Cancel();
         }
         Runtime.Observer?.OnRegionState(this, RegionState.Draining);
         // Oldest first: the list is newest-first.
-        for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b);
+        for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b, _cleanupDeadline);
+    }
+
+    private TimeSpan _cleanupDeadline = TimeSpan.MaxValue;
+    private TimerEntry? _cleanupTimer;
+
+    private void OnCleanupDeadline()
+    {
+        TaskCore[] tasks;
+        lock (this)
+        {
+            var list = new TaskCore[_live];
+            int n = 0;
+            for (var t = _head; t is not null; t = t.RegionNext) list[n++] = t;
+            tasks = list;
+        }
+        foreach (var t in tasks) t.OnCleanupDeadline();
     }
 
     // ---------------------------------------------------------------- completion
@@ -319,6 +357,8 @@ internal sealed class RegionCore
             _closeWaiters = null;
             timer = _deadlineTimer;
             _deadlineTimer = null;
+            _cleanupTimer?.Cancel();
+            _cleanupTimer = null;
         }
         timer?.Cancel();
         Runtime.Diagnostics.OnSpawned(Interlocked.Exchange(ref _spawned, 0));

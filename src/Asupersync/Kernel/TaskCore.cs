@@ -252,7 +252,11 @@ internal abstract class TaskCore : SynchronizationContext
     /// Request: strengthen the reason, tighten the cleanup budget, interrupt a cancel-safe wait, fire the token
     /// bridge and propagate ParentCancelled to the regions this task owns. A second request can only tighten.
     /// </summary>
-    internal void RequestCancel(CancelReason reason, Budget cleanupBudget)
+    /// <param name="reason">Why.</param>
+    /// <param name="cleanupBudget">The cleanup budget, met with the reason's allowance.</param>
+    /// <param name="coveredUntil">A cleanup deadline that a caller's own timer already watches (a region cancelling
+    /// all its tasks arms one timer, not one per task); no task timer is armed for a deadline at or after it.</param>
+    internal void RequestCancel(CancelReason reason, Budget cleanupBudget, TimeSpan? coveredUntil = null)
     {
         var now = Runtime.Now;
         reason = reason.WithOrigin(now, Region.Id, Id);
@@ -273,7 +277,7 @@ internal abstract class TaskCore : SynchronizationContext
             if (b.Deadline!.Value < c.CleanupDeadline)
             {
                 c.CleanupDeadline = b.Deadline.Value;
-                armCleanup = true;
+                armCleanup = coveredUntil is not { } cov || b.Deadline.Value < cov;
             }
             if (b.PollQuota is { } pq)
             {
@@ -376,14 +380,15 @@ internal abstract class TaskCore : SynchronizationContext
         RequestCancel(new CancelReason(DeadlineKind, DeadlineKind == CancelKind.Timeout ? "timed out" : "deadline passed", d, Region.Id, Id), Asupersync.Budget.Unlimited);
     }
 
-    private void OnCleanupDeadline()
+    /// <summary>The cleanup deadline may have passed: if it did, the budget is exhausted (called by the task's or its region's timer).</summary>
+    internal void OnCleanupDeadline()
     {
         IInterruptible? interrupt = null;
         bool report;
         bool acknowledged;
         lock (this)
         {
-            if (_state == TaskState.Completed) return;
+            if (_state == TaskState.Completed || _cold is not { } cc || cc.CleanupDeadline > Runtime.Now) return;
             var c = C;
             c.CleanupExhausted = true;
             report = !c.OverrunReported;
@@ -662,13 +667,17 @@ internal abstract class TaskCore : SynchronizationContext
     }
 
     /// <summary>Unwraps the exception of a faulted or cancelled task.</summary>
-    protected static Exception ExceptionOf(Task t)
+    protected Exception ExceptionOf(Task t)
     {
         if (t.IsFaulted)
         {
             var agg = t.Exception!;
             return agg.InnerExceptions.Count == 1 ? agg.InnerExceptions[0] : agg;
         }
+        // A cancelled body of a cancelled task ends Cancelled with the task's reason whatever the exception
+        // says (the outcome is joined with it anyway), so skip rethrowing just to read it: throwing is the
+        // most expensive part of cancelling many tasks.
+        if (Reason is { } r) return new CancelledException(r);
         try
         {
             t.GetAwaiter().GetResult();
