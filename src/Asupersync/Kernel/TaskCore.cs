@@ -33,8 +33,12 @@ internal abstract class TaskCore : SynchronizationContext
     /// <summary>The task's primary Cx, created on first use (a queued task that never starts never needs one).</summary>
     internal Cx Cx => _cx ??= new Cx(this, _caps);
 
-    // Intrusive list of the region's live tasks (guarded by the region's lock).
-    internal TaskCore? RegionPrev, RegionNext;
+    // The region's task list (guarded by the region's lock; see RegionCore).
+    internal TaskCore? RegionNext;
+    private volatile bool _done;
+
+    /// <summary>True once the task completed (a lock-free read for the region's lazy list).</summary>
+    internal bool IsDone => _done;
 
     // Hot state: what every task touches. Everything else lives in _cold, allocated on first need, so that a
     // trivial task costs one small object.
@@ -633,6 +637,7 @@ internal abstract class TaskCore : SynchronizationContext
         lock (this)
         {
             _state = TaskState.Completed;
+            _done = true;
             var c = _cold;
             t1 = c?.DeadlineTimer;
             t2 = c?.CleanupTimer;
