@@ -50,9 +50,12 @@ internal sealed class TaskCore<T> : TaskCore
         else
         {
             _bodyTask = t;
-            // ConfigureAwait(false): completion bookkeeping runs wherever the body finished (normally inside
-            // one of this task's steps) instead of being posted back as another step.
-            t.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onBodyDone = OnBodyDone);
+            // Completion bookkeeping runs wherever the body finished (normally inside one of this task's steps)
+            // instead of being posted back as another step. Not ConfigureAwait(false).UnsafeOnCompleted: .NET
+            // refuses to inline such a continuation while a non-default SynchronizationContext (this task) is
+            // installed and sends it to the thread pool; an ExecuteSynchronously continuation is inlined.
+            _onBodyDone = OnBodyDone;
+            t.ContinueWith(static (_, s) => ((Action)s!)(), _onBodyDone, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
