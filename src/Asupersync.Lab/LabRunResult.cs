@@ -35,8 +35,11 @@ public sealed class LabRunResult
     /// <summary>Where the trace was saved, if it was.</summary>
     public string? TracePath { get; internal set; }
 
-    /// <summary>True when the root closed and no oracle fired.</summary>
-    public bool Passed => Outcome is not null && OracleFailures.Count == 0;
+    /// <summary>
+    /// True when the root closed, did not end Panicked (an exception escaping the program, such as a failed
+    /// assertion inside it) and no oracle fired.
+    /// </summary>
+    public bool Passed => Outcome is { IsPanicked: false } && OracleFailures.Count == 0;
 
     /// <summary>The first failure, or null.</summary>
     public LabFailure? FirstFailure => OracleFailures.Count > 0 ? OracleFailures[0] : null;

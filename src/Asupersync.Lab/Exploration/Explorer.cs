@@ -94,7 +94,7 @@ internal static class Explorer
     {
         var options = lab with { RecordEvents = true };
         var result = LabRuntime.Execute(seed, program, options, new ReplayScheduler(failed.Decisions.ToArray()), strategy);
-        if (!result.Passed || (result.Outcome?.IsPanicked ?? false)) return result;
+        if (!result.Passed) return result;
         // The failure did not reproduce under the same decisions: the program is not deterministic.
         var run = new LabRun(seed, options, new ReplayScheduler(failed.Decisions.ToArray()));
         run.Execute(program);
