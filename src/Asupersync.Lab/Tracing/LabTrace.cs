@@ -98,6 +98,25 @@ public sealed class LabTrace
     /// <returns>The name.</returns>
     public string? NameOf(long id) => Names.TryGetValue(id, out var n) ? n : null;
 
+    /// <summary>
+    /// Renders the trace as a self-contained HTML timeline: tasks as lanes over the steps, cancel phases coloured,
+    /// the virtual clock's firings and time advances marked, failing steps marked in red.
+    /// </summary>
+    /// <param name="title">The page title (default: the program name).</param>
+    /// <returns>The HTML document.</returns>
+    public string ToHtml(string? title = null) => TraceHtml.Render(this, title);
+
+    /// <summary>Writes <see cref="ToHtml"/> to <paramref name="path"/>.</summary>
+    /// <param name="path">The file path.</param>
+    /// <param name="title">The page title.</param>
+    public void SaveHtml(string path, string? title = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, ToHtml(title));
+    }
+
     // ------------------------------------------------------------------ JSON
 
     /// <summary>Writes the trace as JSON: <c>{"format", "version", "sha256", "payload"}</c>, the hash covering the payload's bytes.</summary>
