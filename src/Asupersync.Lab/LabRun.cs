@@ -174,6 +174,11 @@ internal sealed class LabRun : IRuntimeObserver
             }
             RunStep(idx, n);
         }
+        if (_outcome is { IsPanicked: true } panicked)
+        {
+            // An exception escaping the program (typically a failed check inside it) fails the run like an oracle.
+            Fail(LabOracles.Panicked, $"the root ended Panicked: {panicked.Exception!.GetType().Name}: {panicked.Exception.Message}", [_rootTaskId]);
+        }
         _oracleContext.RootClosed = _rootClosed;
         _oracleContext.Stopped = stopped;
         if (!Abandoned)

@@ -47,6 +47,9 @@ public static class LabOracles
     /// <summary>The run is not deterministic: a continuation from a foreign thread, code outside its task's steps, or a replay that diverged from its trace.</summary>
     public const string Determinism = "Determinism";
 
+    /// <summary>The root ended Panicked: an exception escaped the program (for example a failed check inside it).</summary>
+    public const string Panicked = "Panicked";
+
     /// <summary>The run did not finish within <see cref="LabOptions.MaxSteps"/>.</summary>
     public const string StepLimit = "StepLimit";
 

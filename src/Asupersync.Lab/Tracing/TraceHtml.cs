@@ -32,7 +32,7 @@ internal static class TraceHtml
             }
         }
         int clockLane = lanes.Count;
-        double width = LabelWidth + steps * col + 40;
+        double width = LabelWidth + steps * col + 320;
         double height = Top + (lanes.Count + 1) * LaneHeight + 40;
 
         var svg = new StringBuilder();
@@ -47,25 +47,25 @@ internal static class TraceHtml
             switch (e.Kind)
             {
                 case LabEventKind.Step when laneOf.TryGetValue(e.TaskId, out int lane):
-                {
-                    double y = Top + lane * LaneHeight;
-                    if (lastStep.TryGetValue(e.TaskId, out int prev) && e.Step - prev > 1)
                     {
-                        double x0 = LabelWidth + (prev + 1) * col;
-                        svg.Append(CultureInfo.InvariantCulture, $"<line class=\"wait\" x1=\"{x0:0.#}\" y1=\"{y + LaneHeight / 2.0:0.#}\" x2=\"{x:0.#}\" y2=\"{y + LaneHeight / 2.0:0.#}\"><title>waiting{(waitWhat.TryGetValue(e.TaskId, out var w) ? " (" + Esc(w) + ")" : "")}: steps {prev + 1}–{e.Step - 1}</title></line>");
+                        double y = Top + lane * LaneHeight;
+                        if (lastStep.TryGetValue(e.TaskId, out int prev) && e.Step - prev > 1)
+                        {
+                            double x0 = LabelWidth + (prev + 1) * col;
+                            svg.Append(CultureInfo.InvariantCulture, $"<line class=\"wait\" x1=\"{x0:0.#}\" y1=\"{y + LaneHeight / 2.0:0.#}\" x2=\"{x:0.#}\" y2=\"{y + LaneHeight / 2.0:0.#}\"><title>waiting{(waitWhat.TryGetValue(e.TaskId, out var w) ? " (" + Esc(w) + ")" : "")}: steps {prev + 1}–{e.Step - 1}</title></line>");
+                        }
+                        var ph = phase.GetValueOrDefault(e.TaskId);
+                        svg.Append(CultureInfo.InvariantCulture, $"<rect class=\"step {ph}\" x=\"{x:0.#}\" y=\"{y + 4}\" width=\"{Math.Max(1, col - 1):0.#}\" height=\"{LaneHeight - 8}\"><title>step {e.Step}: {Esc(e.Text)} ({ph}) at {e.Time.TotalMilliseconds} ms</title></rect>");
+                        lastStep[e.TaskId] = e.Step;
+                        waitWhat.Remove(e.TaskId);
+                        break;
                     }
-                    var ph = phase.GetValueOrDefault(e.TaskId);
-                    svg.Append(CultureInfo.InvariantCulture, $"<rect class=\"step {ph}\" x=\"{x:0.#}\" y=\"{y + 4}\" width=\"{Math.Max(1, col - 1):0.#}\" height=\"{LaneHeight - 8}\"><title>step {e.Step}: {Esc(e.Text)} ({ph}) at {e.Time.TotalMilliseconds} ms</title></rect>");
-                    lastStep[e.TaskId] = e.Step;
-                    waitWhat.Remove(e.TaskId);
-                    break;
-                }
                 case LabEventKind.TimerFired:
-                {
-                    double y = Top + clockLane * LaneHeight;
-                    svg.Append(CultureInfo.InvariantCulture, $"<circle class=\"timer\" cx=\"{x + col / 2:0.#}\" cy=\"{y + LaneHeight / 2.0:0.#}\" r=\"{Math.Max(2, Math.Min(5, col / 2)):0.#}\"><title>step {e.Step}: timer due {TimeSpan.FromTicks(e.Aux).TotalMilliseconds} ms fired</title></circle>");
-                    break;
-                }
+                    {
+                        double y = Top + clockLane * LaneHeight;
+                        svg.Append(CultureInfo.InvariantCulture, $"<circle class=\"timer\" cx=\"{x + col / 2:0.#}\" cy=\"{y + LaneHeight / 2.0:0.#}\" r=\"{Math.Max(2, Math.Min(5, col / 2)):0.#}\"><title>step {e.Step}: timer due {TimeSpan.FromTicks(e.Aux).TotalMilliseconds} ms fired</title></circle>");
+                        break;
+                    }
                 case LabEventKind.Wait:
                     waitWhat[e.TaskId] = e.Text ?? "wait";
                     break;
@@ -78,12 +78,12 @@ internal static class TraceHtml
                     Mark(svg, laneOf, e, x, col, "ack", $"cancel acknowledged ({(CancelKind)e.Code}): draining");
                     break;
                 case LabEventKind.Completed when laneOf.TryGetValue(e.TaskId, out int lane):
-                {
-                    double y = Top + lane * LaneHeight;
-                    var kind = (OutcomeKind)e.Code;
-                    svg.Append(CultureInfo.InvariantCulture, $"<rect class=\"done {kind}\" x=\"{x + col:0.#}\" y=\"{y + 2}\" width=\"4\" height=\"{LaneHeight - 4}\"><title>step {e.Step}: completed {kind}</title></rect>");
-                    break;
-                }
+                    {
+                        double y = Top + lane * LaneHeight;
+                        var kind = (OutcomeKind)e.Code;
+                        svg.Append(CultureInfo.InvariantCulture, $"<rect class=\"done {kind}\" x=\"{x + col:0.#}\" y=\"{y + 2}\" width=\"4\" height=\"{LaneHeight - 4}\"><title>step {e.Step}: completed {kind}</title></rect>");
+                        break;
+                    }
                 case LabEventKind.Obligation:
                     Mark(svg, laneOf, e, x, col, "obligation", $"obligation {e.ObjectId} '{e.Text}' {(ObligationState)e.Code}");
                     break;
@@ -91,12 +91,12 @@ internal static class TraceHtml
                     Mark(svg, laneOf, e, x, col, "chaos", "chaos: spurious cancel");
                     break;
                 case LabEventKind.Failure:
-                {
-                    double xf = LabelWidth + Math.Min(Math.Max(0, e.Step), steps) * col;
-                    svg.Append(CultureInfo.InvariantCulture, $"<line class=\"failure\" x1=\"{xf:0.#}\" y1=\"{Top - 14}\" x2=\"{xf:0.#}\" y2=\"{height - 30}\"><title>{Esc(e.Text)} at step {e.Step}</title></line>");
-                    svg.Append(CultureInfo.InvariantCulture, $"<text class=\"failure-label\" x=\"{xf + 3:0.#}\" y=\"{Top - 16}\">✖ {Esc(e.Text)} @ step {e.Step}</text>");
-                    break;
-                }
+                    {
+                        double xf = LabelWidth + Math.Min(Math.Max(0, e.Step), steps) * col;
+                        svg.Append(CultureInfo.InvariantCulture, $"<line class=\"failure\" x1=\"{xf:0.#}\" y1=\"{Top - 14}\" x2=\"{xf:0.#}\" y2=\"{height - 30}\"><title>{Esc(e.Text)} at step {e.Step}</title></line>");
+                        svg.Append(CultureInfo.InvariantCulture, $"<text class=\"failure-label\" x=\"{xf + 3:0.#}\" y=\"{Top - 16}\">✖ {Esc(e.Text)} @ step {e.Step}</text>");
+                        break;
+                    }
             }
             if (e.Kind is LabEventKind.Step or LabEventKind.TimerFired && e.Time != lastTime)
             {
@@ -109,7 +109,7 @@ internal static class TraceHtml
         for (int i = 0; i <= lanes.Count; i++)
         {
             double y = Top + i * LaneHeight;
-            string name = i == clockLane ? "⏱ virtual clock" : $"{lanes[i]} · {trace.NameOf(lanes[i]) ?? "?"}";
+            string name = i == clockLane ? "virtual clock" : $"{lanes[i]} · {trace.NameOf(lanes[i]) ?? "?"}";
             labels.Append(CultureInfo.InvariantCulture, $"<rect class=\"lane{(i % 2)}\" x=\"0\" y=\"{y}\" width=\"{width:0.#}\" height=\"{LaneHeight}\"/><text class=\"label\" x=\"8\" y=\"{y + LaneHeight - 8}\">{Esc(name)}</text>");
         }
 
