@@ -168,6 +168,8 @@ internal sealed class RegionCore
                 throw new RegionClosedException(Name, _state, "new finalizers");
             (_finalizers ??= new List<object>()).Add(finalizer);
         }
+        // Lab: lets the Finalizer oracle check that every registered finalizer runs exactly once.
+        Runtime.Observer?.OnAccess(Id, "region.finalizer");
     }
 
     // ---------------------------------------------------------------- cancel

@@ -46,9 +46,12 @@ internal sealed class TaskCore<T> : TaskCore
         else
         {
             _body = t;
-            // ConfigureAwait(false): completion bookkeeping runs wherever the body finished (normally inside
-            // one of this task's steps) instead of being posted back as another step.
-            t.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnBodyDone);
+            // Completion bookkeeping runs wherever the body finished (normally inside one of this task's steps)
+            // instead of being posted back as another step. Not ConfigureAwait(false).UnsafeOnCompleted: .NET
+            // refuses to inline such a continuation while a non-default SynchronizationContext (this task) is
+            // installed on the completing thread and sends it to the thread pool; an ExecuteSynchronously
+            // continuation on the default scheduler is inlined.
+            t.ContinueWith(static (_, s) => ((TaskCore<T>)s!).OnBodyDone(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
