@@ -21,7 +21,7 @@ public static partial class Combinators
     /// <example>
     /// <code>
     /// var o = await cx.TimeoutAsync(TimeSpan.FromSeconds(2), cx => FetchAsync(cx, url));
-    /// if (Combinators.IsTimedOut(o)) Log("slow upstream");
+    /// if (o.IsTimedOut()) Log("slow upstream");
     /// </code>
     /// </example>
     public static Task<Outcome<T>> TimeoutAsync<T>(this Cx cx, TimeSpan duration, Func<Cx, Task<T>> body, string name = "timeout")
@@ -54,5 +54,5 @@ public static partial class Combinators
     /// <typeparam name="T">The value type.</typeparam>
     /// <param name="outcome">An outcome.</param>
     /// <returns>True for Cancelled with <see cref="CancelKind.Timeout"/>.</returns>
-    public static bool IsTimedOut<T>(Outcome<T> outcome) => outcome.CancelReason is { Kind: CancelKind.Timeout };
+    public static bool IsTimedOut<T>(this Outcome<T> outcome) => outcome.CancelReason is { Kind: CancelKind.Timeout };
 }

@@ -59,7 +59,11 @@ internal sealed class PrimitiveWait<T> : WaitOp<T>
     }
 
     /// <summary>Delivers the grant; call outside the owner's lock. False when an interrupt won (it then owns the effect).</summary>
-    internal bool Deliver() => TrySetResult(Value);
+    internal bool Deliver()
+    {
+        PrimitiveSupport.BeforeDeliver?.Invoke(Task);
+        return TrySetResult(Value);
+    }
 }
 
 /// <summary>An intrusive FIFO of <see cref="PrimitiveWait{T}"/>; every member is called under the owner's lock.</summary>
@@ -118,6 +122,12 @@ internal sealed class WaitQueue<T>
 /// <summary>Helpers shared by the primitives: observer access reports and the wait bookkeeping.</summary>
 internal static class PrimitiveSupport
 {
+    /// <summary>
+    /// Test seam: runs on the granting thread between a grant and its delivery, to land a cancel in exactly the
+    /// window the hand-off protocol exists for. Thread-static, so it only affects the thread that set it.
+    /// </summary>
+    [ThreadStatic] internal static Action<TaskCore>? BeforeDeliver;
+
     /// <summary>
     /// Reports that the running step touched a primitive (for the Lab's dependency analysis). The object id is
     /// assigned lazily from the runtime's id sequence the first time an observer is present, so production
