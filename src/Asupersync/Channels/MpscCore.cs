@@ -28,6 +28,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
     private readonly int _capacity;
     private int _reserved;
     private int _inflight;
+    private int _unacked;
     private bool _completed;
     private bool _receiverClosed;
     private Exception? _error;
@@ -52,9 +53,10 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
         get { lock (_gate) return _completed; }
     }
 
-    private int Occupied => _items.Count + _reserved + _inflight;
+    private int Occupied => _items.Count + _reserved + _inflight + _unacked;
 
-    private bool DrainedLocked => _receiverClosed || (_completed && _items.Count == 0 && _reserved == 0 && _inflight == 0);
+    // An unacknowledged delivery may still be nacked back, so the end is reported only when none is left.
+    private bool DrainedLocked => _receiverClosed || (_completed && _items.Count == 0 && _reserved == 0 && _inflight == 0 && _unacked == 0);
 
     /// <summary>What to do once the lock is released.</summary>
     private struct Effects
@@ -251,7 +253,11 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
 
     // ------------------------------------------------------------------ receive side
 
-    internal ValueTask<T> ReceiveAsync(Cx cx)
+    /// <summary>
+    /// Receives an item. With <paramref name="holdSlot"/> (receive-with-ack) the item keeps its slot until
+    /// <see cref="Ack"/> or <see cref="Nack"/>, so a redelivery never exceeds the capacity.
+    /// </summary>
+    internal ValueTask<T> ReceiveAsync(Cx cx, bool holdSlot = false)
     {
         var task = cx.Task;
         task.Checkpoint();
@@ -265,7 +271,8 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             if (_items.Count > 0)
             {
                 item = _items.PopFront();
-                FreeSlotLocked(ref fx);
+                if (holdSlot) _unacked++;
+                else FreeSlotLocked(ref fx);
                 w = null!;
             }
             else if (DrainedLocked)
@@ -275,7 +282,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             else
             {
                 item = default!;
-                w = new PrimitiveWait<T>(task, this);
+                w = new PrimitiveWait<T>(task, this) { Request = holdSlot ? 1 : 0 };
                 _receivers.Enqueue(w);
             }
         }
@@ -288,7 +295,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
         return w.AsValueTask();
     }
 
-    internal bool TryReceive(out T item)
+    internal bool TryReceive(out T item, bool holdSlot = false)
     {
         var fx = default(Effects);
         lock (_gate)
@@ -301,10 +308,54 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
                 return false;
             }
             item = _items.PopFront();
-            FreeSlotLocked(ref fx);
+            if (holdSlot) _unacked++;
+            else FreeSlotLocked(ref fx);
         }
         Apply(fx);
         return true;
+    }
+
+    /// <summary>A held delivery was acknowledged: its slot is free.</summary>
+    internal void Ack()
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            Debug.Assert(_unacked > 0);
+            _unacked--;
+            FreeSlotLocked(ref fx);
+        }
+        Apply(fx);
+    }
+
+    /// <summary>A held delivery was rejected: the item is redelivered first (it keeps its slot).</summary>
+    internal void Nack(T item)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            Debug.Assert(_unacked > 0);
+            _unacked--;
+            if (_receiverClosed)
+            {
+                FreeSlotLocked(ref fx);
+            }
+            else if (_receivers.Dequeue() is { } next)
+            {
+                next.Grant(item);
+                _inflight++;
+                fx.Receive = next;
+            }
+            else
+            {
+                _items.PushFront(item);
+            }
+        }
+        Apply(fx);
     }
 
     void IWaitOwner<T>.OnWaitInterrupted(PrimitiveWait<T> wait)
@@ -445,12 +496,13 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             }
             if (fx.Receive is { } r && r.Deliver())
             {
-                // The item is taken: its slot is free now.
+                // The item is taken: its slot is free now (or held until acknowledged).
                 var more = default(Effects);
                 lock (_gate)
                 {
                     _inflight--;
-                    FreeSlotLocked(ref more);
+                    if (r.Request == 1) _unacked++;
+                    else FreeSlotLocked(ref more);
                     AssertInvariants();
                 }
                 fx = more;
@@ -473,7 +525,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_reserved >= 0 && _inflight >= 0);
+        Debug.Assert(_reserved >= 0 && _inflight >= 0 && _unacked >= 0);
         Debug.Assert(Occupied <= _capacity || _receiverClosed, "slots never exceed the capacity");
         Debug.Assert(_receivers.IsEmpty || _items.Count == 0, "a receive waits only on an empty buffer");
         Debug.Assert(_senders.IsEmpty || Occupied >= _capacity, "a send waits only on a full channel");
