@@ -108,7 +108,7 @@ internal sealed class ThreeLaneScheduler : Driver
                 switch (lane)
                 {
                     case Lane.Cancel: _cancelLane.Enqueue(task, (-task.CancelTier, seq)); break;
-                    case Lane.Timed: _timedLane.Enqueue(task, (task.Budget.Deadline!.Value, seq)); break;
+                    case Lane.Timed: _timedLane.Enqueue(task, (task.Deadline!.Value, seq)); break;
                     default: _priorityLane.Enqueue(task, (-task.Priority, seq)); break;
                 }
                 _sharedCount++;
@@ -198,6 +198,8 @@ internal sealed class ThreeLaneScheduler : Driver
         }
     }
 
+    private const int SpinsBeforePark = 50;
+
     private sealed class Worker
     {
         internal readonly ThreeLaneScheduler Owner;
@@ -228,6 +230,18 @@ internal sealed class ThreeLaneScheduler : Driver
             while (!o._stopping)
             {
                 var task = o.TakeShared(ref streak) ?? TakeReady();
+                if (task is not null)
+                {
+                    task.RunStep();
+                    continue;
+                }
+                // Spin briefly before parking: a wake-up costs a system call on both sides, and in a busy
+                // runtime new work usually arrives within microseconds.
+                for (int spin = 0; spin < SpinsBeforePark && task is null; spin++)
+                {
+                    Thread.SpinWait(20);
+                    task = o.TakeShared(ref streak) ?? TakeReady();
+                }
                 if (task is not null)
                 {
                     task.RunStep();
