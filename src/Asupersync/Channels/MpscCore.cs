@@ -53,6 +53,12 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
         get { lock (_gate) return _completed; }
     }
 
+    /// <summary>Queued send and receive waits (snapshots, for tests and diagnostics).</summary>
+    internal (int Senders, int Receivers) Waiting
+    {
+        get { lock (_gate) return (_senders.Count, _receivers.Count); }
+    }
+
     private int Occupied => _items.Count + _reserved + _inflight + _unacked;
 
     // An unacknowledged delivery may still be nacked back, so the end is reported only when none is left.
@@ -172,7 +178,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
         var permit = new SendPermit<T>(this);
         try
         {
-            permit.Obligation = cx.Reserve(ObligationKind.SendPermit, $"slot in channel {_id}", permit.OnResolved);
+            permit.Obligation = cx.Reserve(ObligationKind.SendPermit, "channel slot", permit.OnResolved);
         }
         catch
         {

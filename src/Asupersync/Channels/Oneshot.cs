@@ -119,6 +119,8 @@ public sealed class OneshotReceiver<T> : IDisposable
 
     internal OneshotReceiver(OneshotCore<T> core) => _core = core;
 
+    internal OneshotCore<T> Core => _core;
+
     /// <summary>True when a value is waiting to be received.</summary>
     public bool HasValue => _core.HasValue;
 

@@ -23,6 +23,11 @@ internal sealed class OneshotCore<T> : IWaitOwner<T>
         get { lock (_gate) return _receiverGone; }
     }
 
+    internal int WaitingReceivers
+    {
+        get { lock (_gate) return _receivers.Count; }
+    }
+
     internal bool HasValue
     {
         get { lock (_gate) return _state == State.Full; }
@@ -44,7 +49,7 @@ internal sealed class OneshotCore<T> : IWaitOwner<T>
         var permit = new OneshotPermit<T>(this);
         try
         {
-            permit.Obligation = cx.Reserve(ObligationKind.SendPermit, $"oneshot {_id}", permit.OnResolved);
+            permit.Obligation = cx.Reserve(ObligationKind.SendPermit, "oneshot slot", permit.OnResolved);
         }
         catch
         {

@@ -26,6 +26,8 @@ public sealed class Receiver<T> : IDisposable
 
     internal Receiver(MpscCore<T> core) => _core = core;
 
+    internal MpscCore<T> Core => _core;
+
     /// <summary>How many items are buffered (a snapshot).</summary>
     public int Count => _core.Count;
 

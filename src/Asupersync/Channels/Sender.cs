@@ -31,6 +31,8 @@ public sealed class Sender<T> : IDisposable
 
     internal Sender(MpscCore<T> core) => _core = core;
 
+    internal MpscCore<T> Core => _core;
+
     /// <summary>The channel's capacity, or null when it is unbounded.</summary>
     public int? Capacity => _core.Capacity == int.MaxValue ? null : _core.Capacity;
 

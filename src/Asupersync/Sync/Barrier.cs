@@ -9,6 +9,8 @@ namespace Asupersync.Sync;
 /// <remarks>
 /// <b>Cancel-safety.</b> A task cancelled while waiting leaves the barrier: it no longer counts as arrived, so
 /// the round still needs <c>n</c> live arrivals (nobody is released early by a task that went away).
+/// The name clashes with <see cref="System.Threading.Barrier"/> under the SDK's implicit usings: alias it
+/// (<c>using Barrier = Asupersync.Sync.Barrier;</c>) or put <c>using Asupersync.Sync;</c> inside your namespace.
 /// </remarks>
 /// <example>
 /// <code>

@@ -124,9 +124,8 @@ public sealed class Semaphore : IWaitOwner<int>
     {
         try
         {
-            var permit = new SemaphorePermit(count);
-            permit.Obligation = cx.Reserve(ObligationKind.SemaphorePermit, $"{count} permit(s) of semaphore {_id}",
-                (_, _) => Return(count));
+            var permit = new SemaphorePermit(this, count);
+            permit.Obligation = cx.Reserve(ObligationKind.SemaphorePermit, "semaphore permit", permit.OnResolved);
             return permit;
         }
         catch
@@ -198,7 +197,13 @@ public sealed class Semaphore : IWaitOwner<int>
 /// </summary>
 public sealed class SemaphorePermit : IDisposable
 {
-    internal SemaphorePermit(int count) => Count = count;
+    private readonly Semaphore _semaphore;
+
+    internal SemaphorePermit(Semaphore semaphore, int count)
+    {
+        _semaphore = semaphore;
+        Count = count;
+    }
 
     internal Obligation Obligation { get; set; } = null!;
 
@@ -214,4 +219,7 @@ public sealed class SemaphorePermit : IDisposable
 
     /// <summary>Returns the permits if still held (aborts the obligation); otherwise does nothing. Idempotent.</summary>
     public void Dispose() => Obligation.Dispose();
+
+    // Committed, aborted or leaked: in every case the permits go back.
+    internal void OnResolved(Obligation obligation, ObligationState state) => _semaphore.Return(Count);
 }

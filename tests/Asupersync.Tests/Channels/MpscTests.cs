@@ -44,8 +44,7 @@ public class MpscTests
         var (tx, rx) = Mpsc.Bounded<int>(1);
         await tx.SendAsync(cx, 1);
         var waiting = cx.Spawn("waiting-sender", async cx => await tx.SendAsync(cx, 99));
-        await Rt.Until(cx, () => waiting.State == TaskState.Running && rx.Count == 1);
-        await cx.SleepAsync(TimeSpan.FromMilliseconds(2));
+        await Rt.Until(cx, () => tx.Core.Waiting.Senders == 1);
         waiting.Cancel();
         var o = await waiting.JoinAsync(cx);
         Assert.True(o.IsCancelled);
@@ -62,7 +61,7 @@ public class MpscTests
     {
         var (tx, rx) = Mpsc.Bounded<int>(4);
         var receiver = cx.Spawn("receiver", async cx => await rx.ReceiveAsync(cx));
-        await cx.SleepAsync(TimeSpan.FromMilliseconds(3));
+        await Rt.Until(cx, () => rx.Core.Waiting.Receivers == 1);
         receiver.Cancel();
         Assert.True((await receiver.JoinAsync(cx)).IsCancelled);
         await tx.SendAsync(cx, 7);

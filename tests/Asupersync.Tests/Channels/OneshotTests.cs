@@ -55,7 +55,7 @@ public class OneshotTests
     {
         var (tx, rx) = Oneshot.Create<int>();
         var r1 = cx.Spawn("r1", async cx => await rx.ReceiveAsync(cx));
-        await cx.SleepAsync(TimeSpan.FromMilliseconds(2));
+        await Rt.Until(cx, () => rx.Core.WaitingReceivers == 1);
         r1.Cancel();
         Assert.True((await r1.JoinAsync(cx)).IsCancelled);
         Assert.True(tx.TrySend(9));

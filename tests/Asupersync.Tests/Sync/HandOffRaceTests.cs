@@ -59,7 +59,7 @@ public class HandOffRaceTests
     {
         var (tx, rx) = Mpsc.Bounded<int>(2);
         var r = cx.Spawn("receiver", async cx => await rx.ReceiveAsync(cx));
-        await cx.SleepAsync(TimeSpan.FromMilliseconds(3));
+        await Rt.Until(cx, () => rx.Core.Waiting.Receivers == 1);
         ReleaseWhileCancelling(() => Assert.True(tx.TrySend(1)), t => t.Id == r.Id, _ => r.Cancel());
         Assert.True((await r.JoinAsync(cx)).IsCancelled);
         Assert.True(tx.TrySend(2));
@@ -74,9 +74,9 @@ public class HandOffRaceTests
         var (tx, rx) = Mpsc.Bounded<int>(1);
         await tx.SendAsync(cx, 0);
         var s1 = cx.Spawn("s1", async cx => await tx.SendAsync(cx, 1));
-        await cx.SleepAsync(TimeSpan.FromMilliseconds(3));
+        await Rt.Until(cx, () => tx.Core.Waiting.Senders == 1);
         var s2 = cx.Spawn("s2", async cx => await tx.SendAsync(cx, 2));
-        await cx.SleepAsync(TimeSpan.FromMilliseconds(3));
+        await Rt.Until(cx, () => tx.Core.Waiting.Senders == 2);
         ReleaseWhileCancelling(() => Assert.True(rx.TryReceive(out _)), t => t.Id == s1.Id, _ => s1.Cancel());
         Assert.True((await s1.JoinAsync(cx)).IsCancelled);
         Assert.True((await s2.JoinAsync(cx)).IsOk);
@@ -104,7 +104,7 @@ public class HandOffRaceTests
     {
         var (tx, rx) = Oneshot.Create<int>();
         var r = cx.Spawn("r", async cx => await rx.ReceiveAsync(cx));
-        await cx.SleepAsync(TimeSpan.FromMilliseconds(3));
+        await Rt.Until(cx, () => rx.Core.WaitingReceivers == 1);
         ReleaseWhileCancelling(() => Assert.True(tx.TrySend(4)), t => t.Id == r.Id, _ => r.Cancel());
         Assert.True((await r.JoinAsync(cx)).IsCancelled);
         Assert.True(rx.HasValue);

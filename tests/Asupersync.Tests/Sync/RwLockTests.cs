@@ -77,18 +77,19 @@ public class RwLockTests
                         {
                             using (isWriter ? await rw.WriteAsync(cx) : await rw.ReadAsync(cx))
                             {
+                                // The cancel may land on the yield inside the section: leave in finally.
                                 if (isWriter)
                                 {
                                     if (Interlocked.Increment(ref writers) != 1 || Volatile.Read(ref readers) != 0) Interlocked.Increment(ref violations);
-                                    await cx.YieldAsync();
-                                    Interlocked.Decrement(ref writers);
+                                    try { await cx.YieldAsync(); }
+                                    finally { Interlocked.Decrement(ref writers); }
                                 }
                                 else
                                 {
                                     Interlocked.Increment(ref readers);
                                     if (Volatile.Read(ref writers) != 0) Interlocked.Increment(ref violations);
-                                    await cx.YieldAsync();
-                                    Interlocked.Decrement(ref readers);
+                                    try { await cx.YieldAsync(); }
+                                    finally { Interlocked.Decrement(ref readers); }
                                 }
                             }
                         });
