@@ -40,8 +40,11 @@ internal interface IStreamTransport
 
     IPEndPoint RemoteEndPoint { get; }
 
-    /// <summary>Reads at least one byte, or 0 at end of stream. Cancel-safe: an interrupted read consumes nothing.</summary>
-    ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer);
+    /// <summary>
+    /// Reads at least one byte, or 0 at end of stream. Cancel-safe: an interrupted read consumes nothing. At
+    /// <paramref name="deadline"/> (runtime clock) the wait ends with <see cref="TimeoutException"/>, also consuming nothing.
+    /// </summary>
+    ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, TimeSpan? deadline);
 
     /// <summary>Writes all of <paramref name="data"/>. An interrupted write may have sent (or queued) a prefix.</summary>
     ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data);

@@ -54,7 +54,29 @@ public sealed class TcpStream : IAsyncDisposable, IDisposable
         cx.Checkpoint();
         if (IsClosed) throw NetErrors.ClosedLocally();
         if (buffer.IsEmpty) return new ValueTask<int>(0);
-        return _transport.ReadAsync(cx, buffer);
+        return _transport.ReadAsync(cx, buffer, null);
+    }
+
+    /// <summary>
+    /// Reads like <see cref="ReadAsync(Cx, Memory{byte})"/>, bounded by <paramref name="budget"/>: when its deadline
+    /// (or timeout, measured from now) passes first, the read ends with <see cref="TimeoutException"/>. The task
+    /// is not cancelled — this is how a protocol bounds an idle or slow peer (a header-read budget).
+    /// </summary>
+    /// <remarks><b>Cancel-safety:</b> cancel-safe and timeout-safe: a read that was cancelled or timed out consumes nothing.</remarks>
+    /// <param name="cx">The reading task's context.</param>
+    /// <param name="buffer">Where to put the bytes.</param>
+    /// <param name="budget">The deadline or timeout of this read (e.g. <c>Budget.Timeout(TimeSpan.FromSeconds(10))</c>); unlimited means none.</param>
+    /// <returns>The number of bytes read, or 0 at end of stream.</returns>
+    /// <exception cref="TimeoutException">The budget ran out first.</exception>
+    /// <exception cref="IOException">The connection was reset, or closed locally.</exception>
+    public ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, Budget budget)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        cx.Require(Capabilities.IO);
+        cx.Checkpoint();
+        if (IsClosed) throw NetErrors.ClosedLocally();
+        if (buffer.IsEmpty) return new ValueTask<int>(0);
+        return _transport.ReadAsync(cx, buffer, WaitBudget.DeadlineOf(cx, budget));
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ internal sealed class SocketListenerTransport : IListenerTransport
             {
                 // Interrupted by a cancel: _pending stays set, so the connection it may yet accept is
                 // returned by the next AcceptAsync (or disposed by Close) — never lost.
-                accepted = await cx.AwaitAsync(_pending);
+                accepted = await NetWait<Socket>.Start(cx, _pending, null);
                 _pending = null;
                 return Wrap(accepted);
             }

@@ -45,7 +45,7 @@ internal sealed class SocketStreamTransport : IStreamTransport
 
     public IPEndPoint RemoteEndPoint { get; }
 
-    public async ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer)
+    public async ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, TimeSpan? deadline)
     {
         if (Interlocked.Exchange(ref _reading, 1) != 0) throw new InvalidOperationException("Only one read may be outstanding on a TcpStream.");
         try
@@ -76,9 +76,9 @@ internal sealed class SocketStreamTransport : IStreamTransport
                 }
                 try
                 {
-                    n = await cx.AwaitAsync(_pendingRecv);
+                    n = await NetWait<int>.Start(cx, _pendingRecv, deadline);
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (e is not OperationCanceledException and not TimeoutException)
                 {
                     _pendingRecv = null;
                     throw NetErrors.Map(e);
@@ -151,7 +151,7 @@ internal sealed class SocketStreamTransport : IStreamTransport
         if (_pendingSend is not { } p) return;
         try
         {
-            await cx.AwaitAsync(p); // interrupted: stays pending, the next write or shutdown waits for it
+            await NetWait<int>.Start(cx, p, null); // interrupted: stays pending, the next write or shutdown waits for it
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -1,4 +1,5 @@
 using Asupersync.Kernel;
+using Asupersync.Time;
 
 namespace Asupersync.Net.Virtual;
 
@@ -11,7 +12,21 @@ internal sealed class ReadinessOp : WaitOp<Unit>
 {
     private readonly Action<ReadinessOp> _leave;
 
+    private TimerEntry? _timer;
+
     internal ReadinessOp(TaskCore waiter, Action<ReadinessOp> leave) : base(waiter) => _leave = leave;
 
-    protected override void OnInterrupted() => _leave(this);
+    /// <summary>Ends the wait with <see cref="TimeoutException"/> at <paramref name="deadline"/>, leaving its slot.</summary>
+    internal void ExpireAt(TimeSpan deadline) =>
+        _timer = Waiter.Runtime.AddTimer(deadline, static s =>
+        {
+            var op = (ReadinessOp)s!;
+            if (op.TrySetException(new TimeoutException("The network operation did not complete within its budget."))) op._leave(op);
+        }, this);
+
+    protected override void OnInterrupted()
+    {
+        _timer?.Cancel();
+        _leave(this);
+    }
 }

@@ -26,7 +26,7 @@ internal sealed class VirtualPipe
 
     // ---------------------------------------------------------------- reading end
 
-    internal async ValueTask<int> ReadAsync(Cx cx, Memory<byte> dest)
+    internal async ValueTask<int> ReadAsync(Cx cx, Memory<byte> dest, TimeSpan? deadline)
     {
         while (true)
         {
@@ -53,6 +53,10 @@ internal sealed class VirtualPipe
                 {
                     throw NetErrors.ClosedLocally();
                 }
+                else if (deadline is { } d && d <= _net.Runtime.Now)
+                {
+                    throw new TimeoutException("The network operation did not complete within its budget.");
+                }
                 else
                 {
                     op = new ReadinessOp(cx.Task, o => { lock (_gate) if (ReferenceEquals(_reader, o)) _reader = null; });
@@ -64,6 +68,7 @@ internal sealed class VirtualPipe
             return got;
         wait:
             op.Register();
+            if (deadline is { } dl) op.ExpireAt(dl);
             await op.AsUntypedValueTask();
         }
     }

@@ -22,7 +22,7 @@ internal sealed class VirtualStreamTransport : IStreamTransport
 
     public IPEndPoint RemoteEndPoint { get; }
 
-    public ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer) => _in.ReadAsync(cx, buffer);
+    public ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, TimeSpan? deadline) => _in.ReadAsync(cx, buffer, deadline);
 
     public ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data) => _out.WriteAsync(cx, data);
 
