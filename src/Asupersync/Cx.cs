@@ -18,14 +18,14 @@ namespace Asupersync;
 public sealed class Cx
 {
     internal readonly TaskCore Task;
-    internal readonly RegionCore Region;
 
-    internal Cx(TaskCore task, RegionCore region, Capabilities capabilities)
+    internal Cx(TaskCore task, Capabilities capabilities)
     {
         Task = task;
-        Region = region;
         Capabilities = capabilities;
     }
+
+    internal RegionCore Region => Task.Region;
 
     /// <summary>The capabilities this Cx grants.</summary>
     public Capabilities Capabilities { get; }
@@ -109,7 +109,7 @@ public sealed class Cx
     /// <summary>A narrowed Cx for the same task that grants only <paramref name="keep"/> ∩ <see cref="Capabilities"/>.</summary>
     /// <param name="keep">The capabilities to keep.</param>
     /// <returns>The narrowed context; tasks spawned from it inherit the narrowed set.</returns>
-    public Cx Narrow(Capabilities keep) => new(Task, Region, Capabilities & keep);
+    public Cx Narrow(Capabilities keep) => new(Task, Capabilities & keep);
 
     // ---------------------------------------------------------------- structure
 

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Asupersync.Kernel;
 
 namespace Asupersync;
@@ -68,18 +67,19 @@ public sealed class TaskHandle<T>
     public Task<Outcome<T>> AsTask() => Core.AsTask();
 
     /// <summary>
-    /// Awaits the task from inside another runtime task and unwraps its outcome
-    /// (<see cref="Outcome{T}.GetValueOrThrow"/>). Outside the runtime it awaits <see cref="AsTask"/>.
+    /// Waits for the task and unwraps its outcome (<see cref="Outcome{T}.GetValueOrThrow"/>): the value, or the
+    /// task's error, cancellation or panic as an exception. A checkpoint and cancel-safe, like <see cref="JoinAsync"/>.
     /// </summary>
-    /// <returns>An awaiter of the task's value.</returns>
-    public ValueTaskAwaiter<T> GetAwaiter()
+    /// <remarks>
+    /// The handle itself is deliberately not awaitable: spawning without awaiting is the normal way to start a
+    /// task that the region owns, and an awaitable return value would make every such call a compiler warning.
+    /// </remarks>
+    /// <param name="cx">The waiting task's context.</param>
+    /// <returns>The task's value.</returns>
+    public ValueTask<T> ValueAsync(Cx cx)
     {
-        var current = TaskCore.Current;
-        return (current is not null ? UnwrapAsync(Core.JoinAsync(current)) : UnwrapAsync(new ValueTask<Outcome<T>>(Core.AsTask()))).GetAwaiter();
-    }
-
-    private static ValueTask<T> UnwrapAsync(ValueTask<Outcome<T>> join)
-    {
+        ArgumentNullException.ThrowIfNull(cx);
+        var join = Core.JoinAsync(cx.Task);
         if (join.IsCompletedSuccessfully) return new ValueTask<T>(join.Result.GetValueOrThrow());
         return Slow(join);
 

@@ -50,7 +50,7 @@ public sealed class RuntimeDiagnostics
     /// <summary>Raised for every diagnostic, on the thread that produced it. Handlers must be quick and must not throw.</summary>
     public event Action<DiagnosticEvent>? Reported;
 
-    /// <summary>Tasks spawned so far (including region bodies).</summary>
+    /// <summary>Tasks spawned (including region bodies) in regions that have closed so far.</summary>
     public long TasksSpawned => Interlocked.Read(ref _spawned);
 
     /// <summary>Obligations that leaked so far (each counted once).</summary>
@@ -65,7 +65,7 @@ public sealed class RuntimeDiagnostics
         get { lock (_recent) return _recent.ToArray(); }
     }
 
-    internal void OnSpawn() => Interlocked.Increment(ref _spawned);
+    internal void OnSpawned(long count) => Interlocked.Add(ref _spawned, count);
 
     internal void OnLeakCounted() => Interlocked.Increment(ref _leaks);
 

@@ -16,6 +16,7 @@ internal sealed class RegionCore
     internal readonly TaskCore? Owner;
     internal readonly RegionOptions Options;
     internal readonly Budget Budget; // resolved, met with the parent's
+    internal readonly TaskBudget? TaskBudget; // what a task spawned without its own budget gets (shared)
     private readonly CancelKind _deadlineKind;
 
     private RegionState _state;
@@ -23,6 +24,7 @@ internal sealed class RegionCore
     private Budget _cancelBudget;
     private TaskCore? _head;
     private int _live;
+    private long _spawned; // counted here and added to the runtime's total at close: no shared counter per spawn
     private TaskCore? _main;
     private bool _mainDone;
     private bool _failFastFired;
@@ -45,7 +47,9 @@ internal sealed class RegionCore
         _deadlineKind = options.Budget.RelativeTimeout is not null ? CancelKind.Timeout : CancelKind.Deadline;
         var inherited = owner?.Budget ?? parent?.Budget ?? Budget.Unlimited;
         // A child's budget is parent ⊓ child. Quotas are per task, so only the deadline and priority are inherited.
-        Budget = options.Budget.Resolve(runtime.Now).Meet(new Budget { Deadline = inherited.Deadline, Priority = inherited.Priority });
+        var own = options.Budget == default ? default : options.Budget.Resolve(runtime.Now);
+        Budget = own.Meet(new Budget { Deadline = inherited.Deadline, Priority = inherited.Priority });
+        TaskBudget = Budget == default ? null : new TaskBudget(Budget, _deadlineKind);
     }
 
     internal RegionState State { get { lock (this) return _state; } }
@@ -86,16 +90,15 @@ internal sealed class RegionCore
                 throw new RegionClosedException(Name, _state, "new tasks");
             if (!isInternal && Options.MaxTasks is { } max && _live >= max)
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxTasks), max);
-            task = new TaskCore<T>(Runtime, this, name, Budget.Meet(budget), body, isInternal);
-            task.Cx = new Cx(task, this, caps);
+            task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget == default ? default : Runtime.Now), caps, body, isInternal);
             // link
             task.RegionNext = _head;
             if (_head is not null) _head.RegionPrev = task;
             _head = task;
             _live++;
+            _spawned++;
             if (isMain) _main = task;
         }
-        Runtime.Diagnostics.OnSpawn();
         Runtime.Observer?.OnTaskSpawned(task);
         task.Start();
         return task;
@@ -318,6 +321,7 @@ internal sealed class RegionCore
             _deadlineTimer = null;
         }
         timer?.Cancel();
+        Runtime.Diagnostics.OnSpawned(Interlocked.Exchange(ref _spawned, 0));
         Runtime.Observer?.OnRegionState(this, RegionState.Closed);
         Parent?.OnChildClosed(this);
         Owner?.OnOwnedRegionClosed(this);

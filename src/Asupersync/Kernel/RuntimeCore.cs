@@ -101,6 +101,11 @@ internal sealed class RuntimeCore
         return op.AsUntypedValueTask();
     }
 
+    internal int ShutdownWaiterCount
+    {
+        get { lock (_shutdownGate) return _shutdownWaiters?.Count ?? 0; }
+    }
+
     internal void RemoveShutdownWaiter(ShutdownOp op)
     {
         lock (_shutdownGate) _shutdownWaiters?.Remove(op);

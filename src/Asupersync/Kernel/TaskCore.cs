@@ -26,52 +26,74 @@ internal abstract class TaskCore : SynchronizationContext
     internal readonly RegionCore Region;
     internal readonly long Id;
     internal readonly string Name;
-    internal readonly Budget Budget;          // resolved: absolute deadline only
-    internal readonly CancelKind DeadlineKind;
     internal readonly bool IsInternal;        // the region's finalizer task
-    internal Cx Cx = null!;
+    private readonly Capabilities _caps;
+    private Cx? _cx;
+
+    /// <summary>The task's primary Cx, created on first use (a queued task that never starts never needs one).</summary>
+    internal Cx Cx => _cx ??= new Cx(this, _caps);
 
     // Intrusive list of the region's live tasks (guarded by the region's lock).
     internal TaskCore? RegionPrev, RegionNext;
 
+    // Hot state: what every task touches. Everything else lives in _cold, allocated on first need, so that a
+    // trivial task costs one small object.
+    private readonly TaskBudget? _budget;     // null: unlimited, priority 0 (shared with the region when equal)
     private TaskState _state;
     private CancelReason? _reason;
-    private TimeSpan _cleanupDeadline = TimeSpan.MaxValue;
-    private long? _cleanupPollLimit;
-    private bool _cleanupExhausted;
-    private bool _secondRaiseDone;
-    private bool _overrunReported;
-    private bool _acknowledged;
     private int _maskDepth;
     private IInterruptible? _wait;
     private long _polls;
-    private long _cost;
-
-    // Work queue: usually zero or one item, so the first lives in fields.
+    private bool _scheduled;
     private object? _w0;
     private object? _s0;
-    private Queue<(object, object?)>? _more;
-    private bool _scheduled;
+    private Cold? _cold;
 
-    private List<RegionCore>? _ownedRegions;
-    private int _openOwned;
-    private List<Obligation>? _held;
-    private CancellationTokenSource? _cts;
-    private TimerEntry? _deadlineTimer;
-    private TimerEntry? _cleanupTimer;
-    private List<Exception>? _stepPanics;
-
-    protected TaskCore(RuntimeCore runtime, RegionCore region, string name, Budget budget, bool isInternal)
+    /// <summary>Rarely needed state: cancel bookkeeping, extra work items, owned regions, obligations, timers.</summary>
+    private sealed class Cold
     {
-        Runtime = runtime;
+        internal TimeSpan CleanupDeadline = TimeSpan.MaxValue;
+        internal long? CleanupPollLimit;
+        internal bool CleanupExhausted;
+        internal bool SecondRaiseDone;
+        internal bool OverrunReported;
+        internal bool Acknowledged;
+        internal bool AwaitingOwned;
+        internal long Cost;
+        internal Queue<(object, object?)>? More;
+        internal List<RegionCore>? OwnedRegions;
+        internal int OpenOwned;
+        internal List<Obligation>? Held;
+        internal CancellationTokenSource? Cts;
+        internal TimerEntry? DeadlineTimer;
+        internal TimerEntry? CleanupTimer;
+        internal List<Exception>? StepPanics;
+        internal object? PendingOutcome;
+    }
+
+    private Cold C => _cold ??= new Cold(); // callers hold lock(this)
+
+    protected TaskCore(RegionCore region, string name, TaskBudget? budget, Capabilities caps, bool isInternal)
+    {
+        _caps = caps;
+        Runtime = region.Runtime;
         Region = region;
         Name = name;
-        Id = runtime.NextId();
+        Id = Runtime.NextId();
         IsInternal = isInternal;
-        DeadlineKind = budget.RelativeTimeout is not null ? CancelKind.Timeout : CancelKind.Deadline;
-        Budget = budget.Resolve(runtime.Now);
+        _budget = budget;
         if (isInternal) _maskDepth = 1;
+        _w0 = s_start;
+        _s0 = this;
+        _scheduled = true;
     }
+
+    /// <summary>The resolved budget (absolute deadline; no relative timeout).</summary>
+    internal Budget Budget => _budget?.Budget ?? default;
+
+    internal TimeSpan? Deadline => _budget?.Budget.Deadline;
+
+    private CancelKind DeadlineKind => _budget?.DeadlineKind ?? CancelKind.Deadline;
 
     /// <summary>The task whose step is running on this thread, if any.</summary>
     internal static new TaskCore? Current => t_current;
@@ -93,26 +115,29 @@ internal abstract class TaskCore : SynchronizationContext
         {
             var s = _state; // a racy read is fine: the lane is a scheduling hint
             if (s is TaskState.CancelRequested or TaskState.Cancelling or TaskState.Finalizing) return Lane.Cancel;
-            return Budget.Deadline is not null ? Lane.Timed : Lane.Ready;
+            return _budget?.Budget.Deadline is not null ? Lane.Timed : Lane.Ready;
         }
     }
 
     /// <summary>Severity tier of the pending cancel (for cancel-lane ordering).</summary>
     internal int CancelTier => _reason?.Tier ?? 0;
 
-    internal byte Priority => Budget.Priority;
+    internal byte Priority => _budget?.Budget.Priority ?? 0;
 
     // ---------------------------------------------------------------- start and steps
 
-    /// <summary>Arms the deadline timer and queues the first step. Called once by the region after admission.</summary>
+    /// <summary>Arms the deadline timer and schedules the first step. Called once by the region after admission.</summary>
     internal void Start()
     {
-        if (Budget.Deadline is { } d && (Region.Budget.Deadline is not { } rd || d < rd))
+        // The first step is preset (no other thread can have queued work for a task nobody has run yet), so
+        // starting costs no lock here; a concurrent Enqueue sees _scheduled and leaves scheduling to us.
+        if (Deadline is { } d && (Region.Budget.Deadline is not { } rd || d < rd))
         {
             // The region's own timer covers deadlines it shares; only an earlier one needs a task timer.
-            _deadlineTimer = Runtime.AddTimer(d, static s => ((TaskCore)s!).OnDeadline(), this);
+            var t = Runtime.AddTimer(d, static s => ((TaskCore)s!).OnDeadline(), this);
+            lock (this) C.DeadlineTimer = t;
         }
-        Enqueue(s_start, this);
+        Runtime.Driver.Schedule(this);
     }
 
     protected abstract void StartBody();
@@ -123,14 +148,14 @@ internal abstract class TaskCore : SynchronizationContext
         bool schedule = false;
         lock (this)
         {
-            if (_w0 is null && (_more is null || _more.Count == 0))
+            if (_w0 is null && _cold?.More is not { Count: > 0 })
             {
                 _w0 = callback;
                 _s0 = state;
             }
             else
             {
-                (_more ??= new Queue<(object, object?)>()).Enqueue((callback, state));
+                (C.More ??= new Queue<(object, object?)>()).Enqueue((callback, state));
             }
             if (!_scheduled)
             {
@@ -155,9 +180,9 @@ internal abstract class TaskCore : SynchronizationContext
                 _w0 = null;
                 _s0 = null;
             }
-            else if (_more is not null && _more.Count > 0)
+            else if (_cold?.More is { Count: > 0 } more)
             {
-                (cb, st) = _more.Dequeue();
+                (cb, st) = more.Dequeue();
             }
             else
             {
@@ -181,7 +206,7 @@ internal abstract class TaskCore : SynchronizationContext
         {
             // Only code posted outside an async method's own try (e.g. an async void lambda) gets here.
             // Keep it: the task's outcome becomes Panicked.
-            lock (this) (_stepPanics ??= new List<Exception>()).Add(ex);
+            lock (this) (C.StepPanics ??= new List<Exception>()).Add(ex);
             Runtime.Diagnostics.Report(DiagnosticKind.UnhandledStepException, this, ex.ToString());
         }
         finally
@@ -194,10 +219,10 @@ internal abstract class TaskCore : SynchronizationContext
         bool again;
         lock (this)
         {
-            again = _w0 is not null || (_more is not null && _more.Count > 0);
+            again = _w0 is not null || _cold?.More is { Count: > 0 };
             if (!again) _scheduled = false;
         }
-        if (Budget.PollQuota is { } q && Volatile.Read(ref _polls) >= q && _reason is null && _state != TaskState.Completed)
+        if (_budget?.Budget.PollQuota is { } q && Volatile.Read(ref _polls) >= q && _reason is null && _state != TaskState.Completed)
         {
             RequestCancel(new CancelReason(CancelKind.PollQuota, $"poll quota of {q} used up", Runtime.Now, Region.Id, Id), Asupersync.Budget.Unlimited);
         }
@@ -244,15 +269,16 @@ internal abstract class TaskCore : SynchronizationContext
             changed = !ReferenceEquals(old, _reason);
             var allowance = Runtime.Options.CleanupAllowanceFor(_reason.Kind);
             var b = cleanupBudget.Meet(Asupersync.Budget.FromTimeout(allowance)).Resolve(now);
-            if (b.Deadline!.Value < _cleanupDeadline)
+            var c = C;
+            if (b.Deadline!.Value < c.CleanupDeadline)
             {
-                _cleanupDeadline = b.Deadline.Value;
+                c.CleanupDeadline = b.Deadline.Value;
                 armCleanup = true;
             }
             if (b.PollQuota is { } pq)
             {
                 long lim = _polls + pq;
-                if (_cleanupPollLimit is null || lim < _cleanupPollLimit) _cleanupPollLimit = lim;
+                if (c.CleanupPollLimit is null || lim < c.CleanupPollLimit) c.CleanupPollLimit = lim;
             }
             if (_state is TaskState.Created or TaskState.Running)
             {
@@ -264,9 +290,9 @@ internal abstract class TaskCore : SynchronizationContext
                 interrupt = _wait;
                 _wait = null;
             }
-            if (first) cts = _cts;
-            if ((first || changed) && _openOwned > 0) regions = _ownedRegions!.Where(r => !r.IsClosed).ToArray();
-            cleanupDeadline = _cleanupDeadline;
+            if (first) cts = c.Cts;
+            if ((first || changed) && c.OpenOwned > 0) regions = c.OwnedRegions!.Where(r => !r.IsClosed).ToArray();
+            cleanupDeadline = c.CleanupDeadline;
         }
 
         if (first || changed) Runtime.Observer?.OnCancelRequested(this, _reason!);
@@ -276,9 +302,9 @@ internal abstract class TaskCore : SynchronizationContext
             TimerEntry? old;
             lock (this)
             {
-                old = _cleanupTimer;
-                _cleanupTimer = t;
-                if (_state == TaskState.Completed) { old = t; _cleanupTimer = null; }
+                old = C.CleanupTimer;
+                C.CleanupTimer = t;
+                if (_state == TaskState.Completed) { old = t; C.CleanupTimer = null; }
             }
             old?.Cancel();
         }
@@ -302,7 +328,7 @@ internal abstract class TaskCore : SynchronizationContext
     {
         if (_reason is null)
         {
-            if (Budget.Deadline is { } d && Runtime.Now >= d) OnDeadline();
+            if (Deadline is { } d && Runtime.Now >= d) OnDeadline();
             else return null;
         }
         CancelledException? raise = null;
@@ -314,23 +340,23 @@ internal abstract class TaskCore : SynchronizationContext
                 case TaskState.CancelRequested:
                     if (_maskDepth > 0 && !CleanupExhaustedLocked()) return null;
                     _state = TaskState.Cancelling;
-                    _acknowledged = true;
+                    C.Acknowledged = true;
                     raise = new CancelledException(_reason!);
                     break;
                 case TaskState.Cancelling:
                 case TaskState.Finalizing:
-                    if (!_secondRaiseDone && CleanupExhaustedLocked())
+                    if (!C.SecondRaiseDone && CleanupExhaustedLocked())
                     {
-                        _secondRaiseDone = true;
-                        overrun = !_overrunReported;
-                        _overrunReported = true;
+                        C.SecondRaiseDone = true;
+                        overrun = !C.OverrunReported;
+                        C.OverrunReported = true;
                         raise = new CancelledException(new CancelReason(CancelKind.Deadline, "cleanup budget exhausted", Runtime.Now, Region.Id, Id, _reason));
                     }
                     break;
             }
         }
         if (overrun) ReportOverrun("its cleanup budget ran out while draining");
-        if (raise is not null && _state == TaskState.Cancelling && _acknowledged) Runtime.Observer?.OnCancelAcknowledged(this, raise.Reason);
+        if (raise is not null && _state == TaskState.Cancelling && _cold?.Acknowledged == true) Runtime.Observer?.OnCancelAcknowledged(this, raise.Reason);
         return raise;
     }
 
@@ -342,11 +368,11 @@ internal abstract class TaskCore : SynchronizationContext
     }
 
     private bool CleanupExhaustedLocked() =>
-        _cleanupExhausted || (_cleanupPollLimit is { } l && _polls > l) || (_cleanupDeadline != TimeSpan.MaxValue && Runtime.Now >= _cleanupDeadline);
+        _cold is { } c && (c.CleanupExhausted || (c.CleanupPollLimit is { } l && _polls > l) || (c.CleanupDeadline != TimeSpan.MaxValue && Runtime.Now >= c.CleanupDeadline));
 
     private void OnDeadline()
     {
-        if (Budget.Deadline is not { } d) return;
+        if (Deadline is not { } d) return;
         RequestCancel(new CancelReason(DeadlineKind, DeadlineKind == CancelKind.Timeout ? "timed out" : "deadline passed", d, Region.Id, Id), Asupersync.Budget.Unlimited);
     }
 
@@ -358,11 +384,12 @@ internal abstract class TaskCore : SynchronizationContext
         lock (this)
         {
             if (_state == TaskState.Completed) return;
-            _cleanupExhausted = true;
-            report = !_overrunReported;
-            _overrunReported = true;
-            acknowledged = _acknowledged;
-            if (!_secondRaiseDone && _wait is not null)
+            var c = C;
+            c.CleanupExhausted = true;
+            report = !c.OverrunReported;
+            c.OverrunReported = true;
+            acknowledged = c.Acknowledged;
+            if (!c.SecondRaiseDone && _wait is not null)
             {
                 interrupt = _wait;
                 _wait = null;
@@ -414,7 +441,7 @@ internal abstract class TaskCore : SynchronizationContext
         lock (this)
         {
             bool due = (_state == TaskState.CancelRequested && (_maskDepth == 0 || CleanupExhaustedLocked()))
-                       || (_state is TaskState.Cancelling or TaskState.Finalizing && !_secondRaiseDone && _cleanupExhausted);
+                       || (_state is TaskState.Cancelling or TaskState.Finalizing && _cold is { SecondRaiseDone: false, CleanupExhausted: true });
             if (due) return false;
             _wait = wait;
             return true;
@@ -438,12 +465,13 @@ internal abstract class TaskCore : SynchronizationContext
     internal void Charge(long cost)
     {
         if (cost < 0) throw new ArgumentOutOfRangeException(nameof(cost), cost, "Cost cannot be negative.");
-        long used = Interlocked.Add(ref _cost, cost);
-        if (Budget.CostQuota is { } q && used > q && _reason is null)
+        long used;
+        lock (this) used = C.Cost += cost;
+        if (_budget?.Budget.CostQuota is { } q && used > q && _reason is null)
             RequestCancel(new CancelReason(CancelKind.CostBudget, $"cost quota of {q} used up", Runtime.Now, Region.Id, Id), Asupersync.Budget.Unlimited);
     }
 
-    internal long CostUsed => Interlocked.Read(ref _cost);
+    internal long CostUsed { get { lock (this) return _cold?.Cost ?? 0; } }
 
     // ---------------------------------------------------------------- token bridge
 
@@ -453,16 +481,17 @@ internal abstract class TaskCore : SynchronizationContext
         bool cancelNow;
         lock (this)
         {
-            if (_cts is null)
+            var c = C;
+            if (c.Cts is null)
             {
-                _cts = new CancellationTokenSource();
+                c.Cts = new CancellationTokenSource();
                 cancelNow = _reason is not null;
             }
             else
             {
-                return _cts.Token;
+                return c.Cts.Token;
             }
-            cts = _cts;
+            cts = c.Cts;
         }
         if (cancelNow) cts.Cancel();
         return cts.Token;
@@ -474,8 +503,8 @@ internal abstract class TaskCore : SynchronizationContext
     {
         lock (this)
         {
-            (_ownedRegions ??= new List<RegionCore>()).Add(region);
-            _openOwned++;
+            (C.OwnedRegions ??= new List<RegionCore>()).Add(region);
+            C.OpenOwned++;
         }
     }
 
@@ -484,24 +513,24 @@ internal abstract class TaskCore : SynchronizationContext
         bool complete;
         lock (this)
         {
-            _ownedRegions!.Remove(region);
-            _openOwned--;
-            complete = _openOwned == 0 && _state == TaskState.Finalizing && _awaitingOwned;
-            if (complete) _awaitingOwned = false;
+            var c = C;
+            c.OwnedRegions!.Remove(region);
+            c.OpenOwned--;
+            complete = c.OpenOwned == 0 && _state == TaskState.Finalizing && c.AwaitingOwned;
+            if (complete) c.AwaitingOwned = false;
         }
         if (complete) CompleteAfterOwnedRegions();
     }
 
-    private bool _awaitingOwned;
 
     internal void AddHeld(Obligation o)
     {
-        lock (this) (_held ??= new List<Obligation>()).Add(o);
+        lock (this) (C.Held ??= new List<Obligation>()).Add(o);
     }
 
     internal void OnObligationResolved(Obligation o)
     {
-        lock (this) _held?.Remove(o);
+        lock (this) _cold?.Held?.Remove(o);
     }
 
     // ---------------------------------------------------------------- completion
@@ -535,8 +564,8 @@ internal abstract class TaskCore : SynchronizationContext
         {
             if (_state != TaskState.Completed) _state = TaskState.Finalizing;
             reason = _reason;
-            panics = _stepPanics;
-            held = _held is { Count: > 0 } ? new List<Obligation>(_held) : null;
+            panics = _cold?.StepPanics;
+            held = _cold?.Held is { Count: > 0 } h ? new List<Obligation>(h) : null;
         }
         var extra = Outcome.Ok();
         if (reason is not null) extra = Outcome<Unit>.Cancelled(reason);
@@ -577,13 +606,19 @@ internal abstract class TaskCore : SynchronizationContext
     {
         lock (this)
         {
-            if (_openOwned == 0) return false;
-            _awaitingOwned = true;
+            if (_cold is not { OpenOwned: > 0 } c) return false;
+            c.AwaitingOwned = true;
             return true;
         }
     }
 
     protected abstract void CompleteAfterOwnedRegions();
+
+    protected object? PendingOutcome
+    {
+        get { lock (this) return _cold?.PendingOutcome; }
+        set { lock (this) C.PendingOutcome = value; }
+    }
 
     /// <summary>Final transition to Completed; releases timers and the token source.</summary>
     protected void MarkCompleted()
@@ -593,10 +628,16 @@ internal abstract class TaskCore : SynchronizationContext
         lock (this)
         {
             _state = TaskState.Completed;
-            t1 = _deadlineTimer;
-            t2 = _cleanupTimer;
-            _deadlineTimer = _cleanupTimer = null;
-            cts = _cts;
+            var c = _cold;
+            t1 = c?.DeadlineTimer;
+            t2 = c?.CleanupTimer;
+            cts = c?.Cts;
+            if (c is not null)
+            {
+                c.DeadlineTimer = c.CleanupTimer = null;
+                c.Held = null;
+                c.OwnedRegions = null;
+            }
             _wait = null;
         }
         t1?.Cancel();

@@ -3,17 +3,13 @@ namespace Asupersync.Kernel;
 /// <summary>The typed part of a task: its body, its result and the tasks waiting to join it.</summary>
 internal sealed class TaskCore<T> : TaskCore
 {
-    private object? _body; // Func<Cx, Task<T>> or (for T = Unit) Func<Cx, Task>
-    private Task? _bodyTask;
+    private object? _body; // Func<Cx, Task<T>> or (for T = Unit) Func<Cx, Task>; then the running body Task
     private Outcome<T> _outcome;
-    private Outcome<T> _pendingOutcome;
     private bool _completed;
-    private List<JoinOp<T>>? _joiners;
-    private TaskCompletionSource<Outcome<T>>? _tcs;
-    private Action? _onBodyDone;
+    private object? _joiners; // a JoinOp<T>, a List<JoinOp<T>>, and/or (in the list) a TaskCompletionSource for AsTask
 
-    internal TaskCore(RuntimeCore runtime, RegionCore region, string name, Budget budget, object body, bool isInternal)
-        : base(runtime, region, name, budget, isInternal)
+    internal TaskCore(RegionCore region, string name, TaskBudget? budget, Capabilities caps, object body, bool isInternal)
+        : base(region, name, budget, caps, isInternal)
     {
         _body = body;
     }
@@ -49,19 +45,18 @@ internal sealed class TaskCore<T> : TaskCore
         }
         else
         {
-            _bodyTask = t;
+            _body = t;
             // ConfigureAwait(false): completion bookkeeping runs wherever the body finished (normally inside
             // one of this task's steps) instead of being posted back as another step.
-            t.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onBodyDone = OnBodyDone);
+            t.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnBodyDone);
         }
     }
 
-    private void OnBodyDone() => OnBodyTask(_bodyTask!);
+    private void OnBodyDone() => OnBodyTask((Task)_body!);
 
     private void OnBodyTask(Task t)
     {
-        _bodyTask = null;
-        _onBodyDone = null;
+        _body = null;
         if (t.Status == TaskStatus.RanToCompletion)
         {
             Finish(Outcome<T>.Ok(t is Task<T> typed ? typed.Result : default!));
@@ -80,33 +75,44 @@ internal sealed class TaskCore<T> : TaskCore
         var final = settled.Kind == OutcomeKind.Ok ? body : FromNonOk(settled);
         if (MustAwaitOwnedRegions())
         {
-            _pendingOutcome = final;
+            PendingOutcome = final;
             return;
         }
         Complete(final);
     }
 
-    protected override void CompleteAfterOwnedRegions() => Complete(_pendingOutcome);
+    protected override void CompleteAfterOwnedRegions() => Complete((Outcome<T>)PendingOutcome!);
 
     private void Complete(Outcome<T> final)
     {
-        List<JoinOp<T>>? joiners;
-        TaskCompletionSource<Outcome<T>>? tcs;
+        object? joiners;
         lock (this)
         {
             _outcome = final;
             Volatile.Write(ref _completed, true);
             joiners = _joiners;
             _joiners = null;
-            tcs = _tcs;
         }
         MarkCompleted();
         Runtime.Observer?.OnTaskCompleted(this, final.WithoutValue());
-        if (joiners is not null)
+        switch (joiners)
         {
-            foreach (var j in joiners) j.TrySetResult(final);
+            case null:
+                break;
+            case JoinOp<T> one:
+                one.TrySetResult(final);
+                break;
+            case List<object> many:
+                foreach (var j in many)
+                {
+                    if (j is JoinOp<T> op) op.TrySetResult(final);
+                    else ((TaskCompletionSource<Outcome<T>>)j).TrySetResult(final);
+                }
+                break;
+            case TaskCompletionSource<Outcome<T>> tcs:
+                tcs.TrySetResult(final);
+                break;
         }
-        tcs?.TrySetResult(final);
         Region.OnTaskCompleted(this, final.WithoutValue());
     }
 
@@ -121,7 +127,7 @@ internal sealed class TaskCore<T> : TaskCore
         {
             if (_completed) return new ValueTask<Outcome<T>>(_outcome);
             op = new JoinOp<T>(waiter, this);
-            (_joiners ??= new List<JoinOp<T>>()).Add(op);
+            AddJoinerLocked(op);
         }
         Runtime.Observer?.OnWait(waiter, "join", Id);
         op.Register();
@@ -130,7 +136,11 @@ internal sealed class TaskCore<T> : TaskCore
 
     internal void RemoveJoiner(JoinOp<T> op)
     {
-        lock (this) _joiners?.Remove(op);
+        lock (this)
+        {
+            if (ReferenceEquals(_joiners, op)) _joiners = null;
+            else if (_joiners is List<object> many) many.Remove(op);
+        }
     }
 
     /// <summary>A plain Task view of the outcome, for code outside the runtime.</summary>
@@ -139,8 +149,33 @@ internal sealed class TaskCore<T> : TaskCore
         lock (this)
         {
             if (_completed) return Task.FromResult(_outcome);
-            _tcs ??= new TaskCompletionSource<Outcome<T>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _tcs.Task;
+            if (_joiners is List<object> many)
+            {
+                foreach (var j in many) if (j is TaskCompletionSource<Outcome<T>> existing) return existing.Task;
+            }
+            else if (_joiners is TaskCompletionSource<Outcome<T>> single)
+            {
+                return single.Task;
+            }
+            var tcs = new TaskCompletionSource<Outcome<T>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            AddJoinerLocked(tcs);
+            return tcs.Task;
+        }
+    }
+
+    private void AddJoinerLocked(object joiner)
+    {
+        switch (_joiners)
+        {
+            case null:
+                _joiners = joiner;
+                break;
+            case List<object> many:
+                many.Add(joiner);
+                break;
+            default:
+                _joiners = new List<object> { _joiners, joiner };
+                break;
         }
     }
 }

@@ -108,7 +108,7 @@ internal sealed class ThreeLaneScheduler : Driver
                 switch (lane)
                 {
                     case Lane.Cancel: _cancelLane.Enqueue(task, (-task.CancelTier, seq)); break;
-                    case Lane.Timed: _timedLane.Enqueue(task, (task.Budget.Deadline!.Value, seq)); break;
+                    case Lane.Timed: _timedLane.Enqueue(task, (task.Deadline!.Value, seq)); break;
                     default: _priorityLane.Enqueue(task, (-task.Priority, seq)); break;
                 }
                 _sharedCount++;
@@ -165,16 +165,18 @@ internal sealed class ThreeLaneScheduler : Driver
 
     internal override void TimerAdded(TimeSpan due)
     {
+        // _armedFor and the ITimer are updated together under the lock: two threads arming different due
+        // times must not leave the timer armed for the later one while _armedFor records the earlier.
         lock (_timerGate)
         {
             if (due >= _armedFor) return;
-            _armedFor = due;
+            ArmLocked(due);
         }
-        Arm(due);
     }
 
-    private void Arm(TimeSpan due)
+    private void ArmLocked(TimeSpan due)
     {
+        _armedFor = due;
         var delay = due - Now;
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
         try { _timer?.Change(delay, Timeout.InfiniteTimeSpan); }
@@ -191,12 +193,12 @@ internal sealed class ThreeLaneScheduler : Driver
         {
             lock (_timerGate)
             {
-                if (n >= _armedFor) return;
-                _armedFor = n;
+                if (n < _armedFor) ArmLocked(n);
             }
-            Arm(n);
         }
     }
+
+    private const int SpinsBeforePark = 50;
 
     private sealed class Worker
     {
@@ -228,6 +230,18 @@ internal sealed class ThreeLaneScheduler : Driver
             while (!o._stopping)
             {
                 var task = o.TakeShared(ref streak) ?? TakeReady();
+                if (task is not null)
+                {
+                    task.RunStep();
+                    continue;
+                }
+                // Spin briefly before parking: a wake-up costs a system call on both sides, and in a busy
+                // runtime new work usually arrives within microseconds.
+                for (int spin = 0; spin < SpinsBeforePark && task is null; spin++)
+                {
+                    Thread.SpinWait(20);
+                    task = o.TakeShared(ref streak) ?? TakeReady();
+                }
                 if (task is not null)
                 {
                     task.RunStep();
