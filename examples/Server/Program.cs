@@ -22,7 +22,7 @@ return Runtime.Main(args, async cx =>
                 while (true)
                 {
                     var (stream, _) = await socket.AcceptAsync(cx);
-                    _ = cx.Spawn("conn", cx => http.ServeConnectionAsync(cx, stream));
+                    cx.Spawn("conn", cx => http.ServeConnectionAsync(cx, stream));
                 }
             });
         });

@@ -132,7 +132,7 @@ public sealed class HttpServer
                     while (true)
                     {
                         var (stream, _) = await listener.AcceptAsync(rcx);
-                        _ = rcx.Spawn("http-conn", c => ServeConnectionAsync(c, stream));
+                        rcx.Spawn("http-conn", c => ServeConnectionAsync(c, stream));
                     }
                 }
                 catch (OperationCanceledException)

@@ -265,7 +265,7 @@ public class HttpServerTests
                 }
             })).ToList();
             var statuses = new List<int>();
-            foreach (var h in hs) statuses.Add(await h);
+            foreach (var h in hs) statuses.Add(await h.ValueAsync(cx));
             return statuses;
         }, "clients");
         await Task.Delay(100);

@@ -22,7 +22,7 @@ public class TcpTests
                 while (true)
                 {
                     var (stream, _) = await l.AcceptAsync(cx);
-                    _ = cx.Spawn("conn", cx => Echo(cx, stream));
+                    cx.Spawn("conn", cx => Echo(cx, stream));
                 }
             });
         });
@@ -72,7 +72,7 @@ public class TcpTests
             var reader = cx.Spawn("reader", cx => ReadToEnd(cx, c));
             await c.WriteAsync(cx, payload);
             await c.ShutdownAsync(cx);
-            return await reader;
+            return await reader.ValueAsync(cx);
         }));
         Assert.True(o.IsOk, o.ToString());
         Assert.Equal(payload, o.Value);
@@ -93,7 +93,7 @@ public class TcpTests
                 return Encoding.ASCII.GetString(await ReadExactly(cx, c, msg.Length));
             })).ToList();
             var results = new List<string>();
-            foreach (var c in clients) results.Add(await c);
+            foreach (var c in clients) results.Add(await c.ValueAsync(cx));
             return results;
         }));
         Assert.True(o.IsOk, o.ToString());
@@ -259,7 +259,7 @@ public class TcpTests
                     while (true)
                     {
                         var (stream, _) = await l.AcceptAsync(cx);
-                        _ = cx.Spawn("conn", async cx =>
+                        cx.Spawn("conn", async cx =>
                         {
                             await using var s = stream;
                             try
