@@ -610,15 +610,44 @@ internal abstract class TaskCore : SynchronizationContext
         return result;
     }
 
-    /// <summary>True when the task must wait for regions it opened but did not await.</summary>
-    protected bool MustAwaitOwnedRegions()
+    /// <summary>Whether the end of the body needs <see cref="SettleAtEnd"/> (a cancel, obligations, stray panics…).</summary>
+    protected bool NeedsSettle => Volatile.Read(ref _reason) is not null || Volatile.Read(ref _cold) is not null;
+
+    /// <summary>
+    /// With the lock held: the final transition to Completed, unless regions this task opened are still open
+    /// (then it records that it waits for them and returns false). Hands back what to release outside the lock.
+    /// </summary>
+    protected bool TryMarkCompletedLocked(object pendingOutcome, out TimerEntry? t1, out TimerEntry? t2, out CancellationTokenSource? cts)
     {
-        lock (this)
+        var c = _cold;
+        t1 = t2 = null;
+        cts = null;
+        if (c is { OpenOwned: > 0 })
         {
-            if (_cold is not { OpenOwned: > 0 } c) return false;
             c.AwaitingOwned = true;
-            return true;
+            c.PendingOutcome = pendingOutcome;
+            return false;
         }
+        _state = TaskState.Completed;
+        _done = true;
+        _wait = null;
+        if (c is not null)
+        {
+            t1 = c.DeadlineTimer;
+            t2 = c.CleanupTimer;
+            cts = c.Cts;
+            c.DeadlineTimer = c.CleanupTimer = null;
+            c.Held = null;
+            c.OwnedRegions = null;
+        }
+        return true;
+    }
+
+    protected static void ReleaseAfterCompleted(TimerEntry? t1, TimerEntry? t2, CancellationTokenSource? cts)
+    {
+        t1?.Cancel();
+        t2?.Cancel();
+        cts?.Dispose();
     }
 
     protected abstract void CompleteAfterOwnedRegions();
@@ -626,33 +655,6 @@ internal abstract class TaskCore : SynchronizationContext
     protected object? PendingOutcome
     {
         get { lock (this) return _cold?.PendingOutcome; }
-        set { lock (this) C.PendingOutcome = value; }
-    }
-
-    /// <summary>Final transition to Completed; releases timers and the token source.</summary>
-    protected void MarkCompleted()
-    {
-        TimerEntry? t1, t2;
-        CancellationTokenSource? cts;
-        lock (this)
-        {
-            _state = TaskState.Completed;
-            _done = true;
-            var c = _cold;
-            t1 = c?.DeadlineTimer;
-            t2 = c?.CleanupTimer;
-            cts = c?.Cts;
-            if (c is not null)
-            {
-                c.DeadlineTimer = c.CleanupTimer = null;
-                c.Held = null;
-                c.OwnedRegions = null;
-            }
-            _wait = null;
-        }
-        t1?.Cancel();
-        t2?.Cancel();
-        cts?.Dispose();
     }
 
     /// <summary>Classifies an exception that escaped the body.</summary>
