@@ -51,6 +51,10 @@ internal sealed class LabRun : IRuntimeObserver
     private bool _inStep;
     private TaskCore? _stepTask;
 
+    // Keys touched since the last time jump, and whether the next clock step follows a jump (see RunStep).
+    private readonly HashSet<long> _epochKeys = new();
+    private bool _afterJump;
+
     private readonly Dictionary<long, LiveTask> _live = new();
     private readonly Dictionary<long, object> _objects = new();
     private readonly LabOracle[] _oracles;
@@ -112,6 +116,9 @@ internal sealed class LabRun : IRuntimeObserver
     /// <summary>True when the run hit <see cref="LabOptions.MaxSteps"/>.</summary>
     internal bool HitStepLimit { get; private set; }
 
+    /// <summary>Steps that disabled the clock (cancelled the only due timer); see <see cref="RunStep"/>.</summary>
+    internal List<int> ClockDisablingSteps { get; } = new();
+
     /// <summary>The process of step <paramref name="i"/>.</summary>
     internal long StepProcess(int i) => _decisions[i];
 
@@ -150,7 +157,11 @@ internal sealed class LabRun : IRuntimeObserver
                 if (next is not null)
                 {
                     // Nothing can run before the next timer: jump there. The clock then becomes enabled.
-                    if (next.Due > _now) _now = next.Due;
+                    if (next.Due > _now)
+                    {
+                        _now = next.Due;
+                        _afterJump = true;
+                    }
                     Emit(new LabEvent(CurrentStep, LabEventKind.TimeAdvanced, 0, 0, _now.Ticks, -1, 0, _now, null));
                     continue;
                 }
@@ -210,6 +221,15 @@ internal sealed class LabRun : IRuntimeObserver
             _stepTask = null;
             Touch(Key(CatClock, 0));
             if (clockBefore is not null) Touch(Key(CatTimer, clockBefore.Due.Ticks));
+            if (_afterJump)
+            {
+                // Time jumped because every task was blocked: this clock step could only happen after every step
+                // since the previous jump. Enabling by "nothing else can run" is not an object access, so make it
+                // one: the step depends on every object touched in that epoch.
+                _afterJump = false;
+                foreach (var k in _epochKeys) Touch(k);
+                _epochKeys.Clear();
+            }
             Emit(new LabEvent(step, LabEventKind.TimerFired, 0, 0, clockBefore?.Due.Ticks ?? 0, -1, 0, _now, null));
             Core.Timers.FireOne(_now);
         }
@@ -222,14 +242,22 @@ internal sealed class LabRun : IRuntimeObserver
             if (_live.TryGetValue(task.Id, out var lt)) lt.Waiting = false;
             Emit(new LabEvent(step, LabEventKind.Step, task.Id, 0, 0, -1, 0, _now, task.Name));
             task.RunStep();
-            // A step that changes which timer fires next (adds an earlier one, cancels the next one) is
-            // dependent with the clock's steps, even if it touched no object the timer's callback touches.
+            // A step that enables or disables the clock, or changes which due timer it fires next (adds one due
+            // now, cancels the due one), is dependent with the clock's steps even if it touched no object the
+            // timer's callback touches. Timers not yet due do not count: the clock cannot fire them before a time
+            // jump, and the step after a jump depends on the whole epoch anyway. (Counting them would make the
+            // relation depend on the order of two steps that add or cancel far-away timers.)
             var clockAfter = Core.Timers.PeekLive();
-            if (!ReferenceEquals(clockBefore, clockAfter)) Touch(Key(CatClock, 0));
+            if (!ReferenceEquals(clockBefore, clockAfter) && (IsDue(clockBefore) || IsDue(clockAfter))) Touch(Key(CatClock, 0));
+            // Disabling: the clock was enabled and this step took that away (cancelled the due timer). The clock
+            // then never runs, so no race shows it; exploration must try the clock before this step explicitly.
+            if (IsDue(clockBefore) && !IsDue(clockAfter)) ClockDisablingSteps.Add(step);
         }
         _stepTask = null;
         _inStep = false;
     }
+
+    private bool IsDue(TimerEntry? timer) => timer is not null && timer.Due <= _now;
 
     private void ApplyChaos(ChaosOptions chaos)
     {
@@ -412,6 +440,12 @@ internal sealed class LabRun : IRuntimeObserver
             case "timer":
                 Touch(Key(CatTimer, objectId));
                 return;
+            case "task":
+                Touch(Key(CatTask, objectId));
+                return;
+            case "region":
+                Touch(Key(CatRegion, objectId));
+                return;
             case "region.finalizer":
                 Touch(Key(CatRegion, objectId));
                 Emit(new LabEvent(CurrentStep, LabEventKind.FinalizerRegistered, _stepTask?.Id ?? 0, objectId, 0, -1, 0, _now, null));
@@ -465,6 +499,7 @@ internal sealed class LabRun : IRuntimeObserver
             if (keys[i] == key) return;
         }
         keys.Add(key);
+        _epochKeys.Add(key);
     }
 
     private void Emit(in LabEvent e)

@@ -13,7 +13,7 @@ internal static class Foata
         int n = run.StepCount;
         var lastObj = new Dictionary<long, int>();
         var lastProc = new Dictionary<long, (int Level, int Count)>();
-        var entries = new (int Level, long Proc, int Local)[n];
+        var entries = new (int Level, long Proc, int Local, ulong Acc)[n];
         for (int i = 0; i < n; i++)
         {
             long p = run.StepProcess(i);
@@ -25,16 +25,19 @@ internal static class Foata
                 if (lastObj.TryGetValue(o, out int l) && l > level) level = l;
             }
             level++;
-            entries[i] = (level, p, pl.Count);
+            // The step's objects are part of its label: equivalent runs run the same steps on the same objects.
+            ulong accHash = 0;
+            foreach (var o in acc) accHash += SplitMix64.Mix((ulong)o);
+            entries[i] = (level, p, pl.Count, accHash);
             lastProc[p] = (level, pl.Count + 1);
             foreach (var o in acc) lastObj[o] = level;
         }
         Array.Sort(entries);
         ulong h = 0x84222325cbf29ce4UL;
-        foreach (var (level, proc, local) in entries)
+        foreach (var (level, proc, local, accHash) in entries)
         {
             h = SplitMix64.Mix(h ^ (ulong)level) + (ulong)proc;
-            h = SplitMix64.Mix(h) ^ (ulong)local;
+            h = SplitMix64.Mix(h ^ (ulong)local) + accHash;
         }
         return SplitMix64.Mix(h ^ (ulong)n);
     }
