@@ -63,7 +63,9 @@ public class LabTestTests
 
         // A spurious cancel between debit and credit breaks the plain transfer; the obligation-based one holds.
         var transfer = new LabOptions { Chaos = new ChaosOptions("transfer", 0.3, 0, TimeSpan.Zero) };
-        Assert.Throws<LabFailureException>(() => LabTest.ForSeeds(100, ChaosTransfer(false), transfer));
+        var ex = Assert.Throws<LabFailureException>(() => LabTest.ForSeeds(100, ChaosTransfer(false), transfer));
+        Assert.Contains("the failure reproduces", ex.Message);            // replayed from its trace, chaos included
+        Assert.Contains(ex.Result.Trace.Events, e => e.Kind == LabEventKind.ChaosCancel);
         LabTest.ForSeeds(100, ChaosTransfer(true), transfer);
     }
 
