@@ -33,8 +33,12 @@ internal abstract class TaskCore : SynchronizationContext
     /// <summary>The task's primary Cx, created on first use (a queued task that never starts never needs one).</summary>
     internal Cx Cx => _cx ??= new Cx(this, _caps);
 
-    // Intrusive list of the region's live tasks (guarded by the region's lock).
-    internal TaskCore? RegionPrev, RegionNext;
+    // The region's task list (guarded by the region's lock; see RegionCore).
+    internal TaskCore? RegionNext;
+    private volatile bool _done;
+
+    /// <summary>True once the task completed (a lock-free read for the region's lazy list).</summary>
+    internal bool IsDone => _done;
 
     // Hot state: what every task touches. Everything else lives in _cold, allocated on first need, so that a
     // trivial task costs one small object.
@@ -608,15 +612,44 @@ internal abstract class TaskCore : SynchronizationContext
         return result;
     }
 
-    /// <summary>True when the task must wait for regions it opened but did not await.</summary>
-    protected bool MustAwaitOwnedRegions()
+    /// <summary>Whether the end of the body needs <see cref="SettleAtEnd"/> (a cancel, obligations, stray panics…).</summary>
+    protected bool NeedsSettle => Volatile.Read(ref _reason) is not null || Volatile.Read(ref _cold) is not null;
+
+    /// <summary>
+    /// With the lock held: the final transition to Completed, unless regions this task opened are still open
+    /// (then it records that it waits for them and returns false). Hands back what to release outside the lock.
+    /// </summary>
+    protected bool TryMarkCompletedLocked(object pendingOutcome, out TimerEntry? t1, out TimerEntry? t2, out CancellationTokenSource? cts)
     {
-        lock (this)
+        var c = _cold;
+        t1 = t2 = null;
+        cts = null;
+        if (c is { OpenOwned: > 0 })
         {
-            if (_cold is not { OpenOwned: > 0 } c) return false;
             c.AwaitingOwned = true;
-            return true;
+            c.PendingOutcome = pendingOutcome;
+            return false;
         }
+        _state = TaskState.Completed;
+        _done = true;
+        _wait = null;
+        if (c is not null)
+        {
+            t1 = c.DeadlineTimer;
+            t2 = c.CleanupTimer;
+            cts = c.Cts;
+            c.DeadlineTimer = c.CleanupTimer = null;
+            c.Held = null;
+            c.OwnedRegions = null;
+        }
+        return true;
+    }
+
+    protected static void ReleaseAfterCompleted(TimerEntry? t1, TimerEntry? t2, CancellationTokenSource? cts)
+    {
+        t1?.Cancel();
+        t2?.Cancel();
+        cts?.Dispose();
     }
 
     protected abstract void CompleteAfterOwnedRegions();
@@ -624,32 +657,6 @@ internal abstract class TaskCore : SynchronizationContext
     protected object? PendingOutcome
     {
         get { lock (this) return _cold?.PendingOutcome; }
-        set { lock (this) C.PendingOutcome = value; }
-    }
-
-    /// <summary>Final transition to Completed; releases timers and the token source.</summary>
-    protected void MarkCompleted()
-    {
-        TimerEntry? t1, t2;
-        CancellationTokenSource? cts;
-        lock (this)
-        {
-            _state = TaskState.Completed;
-            var c = _cold;
-            t1 = c?.DeadlineTimer;
-            t2 = c?.CleanupTimer;
-            cts = c?.Cts;
-            if (c is not null)
-            {
-                c.DeadlineTimer = c.CleanupTimer = null;
-                c.Held = null;
-                c.OwnedRegions = null;
-            }
-            _wait = null;
-        }
-        t1?.Cancel();
-        t2?.Cancel();
-        cts?.Dispose();
     }
 
     /// <summary>Classifies an exception that escaped the body.</summary>

@@ -74,12 +74,11 @@ internal sealed class TaskCore<T> : TaskCore
 
     private void Finish(Outcome<T> body)
     {
-        var settled = SettleAtEnd(body.WithoutValue());
-        var final = settled.Kind == OutcomeKind.Ok ? body : FromNonOk(settled);
-        if (MustAwaitOwnedRegions())
+        var final = body;
+        if (NeedsSettle)
         {
-            PendingOutcome = final;
-            return;
+            var settled = SettleAtEnd(body.WithoutValue());
+            if (settled.Kind != OutcomeKind.Ok) final = FromNonOk(settled);
         }
         Complete(final);
     }
@@ -89,14 +88,17 @@ internal sealed class TaskCore<T> : TaskCore
     private void Complete(Outcome<T> final)
     {
         object? joiners;
+        Time.TimerEntry? t1, t2;
+        CancellationTokenSource? cts;
         lock (this)
         {
+            if (!TryMarkCompletedLocked(final, out t1, out t2, out cts)) return; // resumes when its regions closed
             _outcome = final;
             Volatile.Write(ref _completed, true);
             joiners = _joiners;
             _joiners = null;
         }
-        MarkCompleted();
+        ReleaseAfterCompleted(t1, t2, cts);
         Runtime.Observer?.OnTaskCompleted(this, final.WithoutValue());
         switch (joiners)
         {
