@@ -383,6 +383,7 @@ internal sealed class LabRun : IRuntimeObserver
                 "region" => Key(CatRegion, objectId),
                 _ => Key(CatOther, Fnv(what) ^ objectId),
             });
+            if (what is not ("join" or "region") && _seenPrimitives.Add(objectId)) Touch(Key(CatIds, 0));
         }
         Emit(new LabEvent(CurrentStep, LabEventKind.Wait, task.Id, objectId, 0, -1, 0, _now, what));
     }
@@ -463,8 +464,14 @@ internal sealed class LabRun : IRuntimeObserver
             Emit(new LabEvent(CurrentStep, LabEventKind.PrimitiveViolation, TaskCore.Current?.Id ?? 0, objectId, 0, -1, 0, _now, kind["oracle:".Length..]));
             return;
         }
+        // Primitives take their object id lazily from the runtime's id sequence on first use: a first sighting
+        // means this step allocated an id, which orders it with every other allocation (ids must not differ
+        // between equivalent runs).
+        if (objectId != 0 && _seenPrimitives.Add(objectId)) Touch(Key(CatIds, 0));
         Touch(Key(CatOther, Fnv(kind) ^ objectId));
     }
+
+    private readonly HashSet<long> _seenPrimitives = new();
 
     /// <summary>A user-marked access to a named shared variable (see <see cref="LabAccess"/>).</summary>
     internal void OnUserAccess(string name)

@@ -89,6 +89,43 @@ public class LockOrderDeadlockTests
         await t2.JoinAsync(cx);
     };
 
+    /// <summary>The same bug with the library's <see cref="Asupersync.Sync.Mutex"/>.</summary>
+    private static Func<Cx, Task> TwoMutexes(bool fixedOrder) => async cx =>
+    {
+        var a = new Asupersync.Sync.Mutex();
+        var b = new Asupersync.Sync.Mutex();
+        async Task Both(Cx cx, Asupersync.Sync.Mutex first, Asupersync.Sync.Mutex second)
+        {
+            using (await first.LockAsync(cx))
+            {
+                await cx.YieldAsync();
+                using (await second.LockAsync(cx)) await cx.YieldAsync();
+            }
+        }
+        var t1 = cx.Spawn("ab", cx => Both(cx, a, b));
+        var t2 = cx.Spawn("ba", cx => fixedOrder ? Both(cx, a, b) : Both(cx, b, a));
+        await t1.JoinAsync(cx);
+        await t2.JoinAsync(cx);
+    };
+
+    [Theory]
+    [InlineData(ExploreStrategy.Random)]
+    [InlineData(ExploreStrategy.Pct)]
+    [InlineData(ExploreStrategy.Dpor)]
+    public void LockOrderDeadlock_WithLibraryMutex_IsFound_AndFixedOrderIsClean(ExploreStrategy strategy)
+    {
+        var found = LabRuntime.Explore(TwoMutexes(false), new ExploreOptions { Strategy = strategy, MaxSchedules = 500, Seed = 2 });
+        Assert.True(found.FirstFailure is not null, found.Describe());
+        var deadlock = Assert.Single(found.FirstFailure!.OracleFailures, f => f.Oracle == LabOracles.Deadlock);
+        Assert.Contains("'ab' in 'mutex'", deadlock.Message);
+        var replay = LabRuntime.Replay(found.FirstFailure.Trace, TwoMutexes(false));
+        Assert.Contains(replay.OracleFailures, f => f.Oracle == LabOracles.Deadlock);
+        Assert.DoesNotContain(replay.OracleFailures, f => f.Oracle == LabOracles.Determinism);
+        var clean = LabRuntime.Explore(TwoMutexes(true), new ExploreOptions { Strategy = strategy, MaxSchedules = 300, Seed = 2 });
+        Assert.True(clean.FirstFailure is null, clean.Describe());
+        if (strategy == ExploreStrategy.Dpor) Assert.True(clean.Exhausted);
+    }
+
     [Theory]
     [InlineData(ExploreStrategy.Random)]
     [InlineData(ExploreStrategy.Pct)]
