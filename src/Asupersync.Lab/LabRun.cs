@@ -134,6 +134,7 @@ internal sealed class LabRun : IRuntimeObserver
 
     internal void Execute(Func<Cx, Task> body)
     {
+        _options.ConfigureRuntime?.Invoke(new Runtime(Core));
         Core.StartRoot<Unit>(_options.ProgramName ?? "root", body, RegionOptions.Default, (region, main) =>
         {
             _rootClosed = true;
@@ -303,7 +304,13 @@ internal sealed class LabRun : IRuntimeObserver
         if (_inStep) Touch(Key(CatTask, task.Id));
     }
 
-    internal ulong NextEntropy() => _entropy.Next();
+    internal ulong NextEntropy()
+    {
+        // Every draw is an access to the one entropy stream, whoever draws (Cx.NextRandom, the virtual network…).
+        if (Foreign("a draw from the entropy stream")) return 0;
+        Touch(Key(CatEntropy, 0));
+        return _entropy.Next();
+    }
 
     // ------------------------------------------------------------------ observer
 
