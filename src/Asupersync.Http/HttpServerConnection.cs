@@ -115,7 +115,12 @@ internal sealed class HttpServerConnection
             bool keepAlive = req.KeepAlive && !failed && !cancelled && _server.IsRunning;
             try
             {
-                await WriteResponseAsync(cx, req, resp, keepAlive);
+                // Masked: a cancel that lands while the response goes out must not tear it. The kernel bounds
+                // the mask by the cancel's cleanup budget, so a peer that stops reading cannot hold us forever.
+                using (cx.Mask())
+                {
+                    await WriteResponseAsync(cx, req, resp, keepAlive);
+                }
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or TimeoutException)
             {
