@@ -146,6 +146,31 @@ public class HttpServerTests
     }
 
     [Fact]
+    public async Task IdleKeepAlive_ClosedAfterIdleBudget()
+    {
+        await using var f = await ServerFixture.StartAsync(new HttpServerOptions { IdleTimeout = TimeSpan.FromMilliseconds(300) });
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var r = await SendAsync(f.EndPoint, Ascii("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), TimeSpan.FromSeconds(10));
+        Assert.Equal(200, r.Status);
+        Assert.True(r.Closed, "idle connection was not closed");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(8), $"took {sw.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Http10_ClosesByDefault_KeepsAliveOnRequest()
+    {
+        await using var f = await ServerFixture.StartAsync();
+        var r = await SendAsync(f.EndPoint, Ascii("GET / HTTP/1.0\r\n\r\n"));
+        Assert.Equal(200, r.Status);
+        Assert.True(r.Closed);
+        Assert.Contains("Connection: close", r.Text);
+        var k = await SendAsync(f.EndPoint, Ascii("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n"));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(k.Text, "HTTP/1.1 200 OK").Count);
+        Assert.Contains("Connection: keep-alive", k.Text);
+        Assert.True(k.Closed);
+    }
+
+    [Fact]
     public async Task ClientDisconnectsMidRequest_ConnectionEnds()
     {
         await using var f = await ServerFixture.StartAsync();
