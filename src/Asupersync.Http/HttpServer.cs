@@ -93,6 +93,12 @@ public sealed class HttpServer
             end = await new HttpServerConnection(this, stream).RunAsync(cx);
             return end;
         }
+        catch (Exception)
+        {
+            // Whatever a client did, one connection never fails its region (which, fail-fast, would take every
+            // sibling connection down with it): the connection is aborted and counted, and that is all.
+            return HttpConnectionEnd.Aborted;
+        }
         finally
         {
             lock (_live) _live.Remove(stream);

@@ -82,6 +82,10 @@ internal sealed class HttpServerConnection
             {
                 return HttpConnectionEnd.Aborted;
             }
+            catch (Exception)
+            {
+                return await RejectAsync(cx, 400, "unparseable request", HttpConnectionEnd.Served);
+            }
 
             HttpResponse resp;
             bool failed = false;
