@@ -1,0 +1,549 @@
+using System.Diagnostics;
+using Asupersync.Kernel;
+using Asupersync.Sync;
+
+namespace Asupersync.Channels;
+
+/// <summary>
+/// The state machine of a multi-producer single-consumer channel (bounded, or unbounded with capacity
+/// <see cref="int.MaxValue"/>). Everything happens under one lock; waits are completed after it is released.
+/// </summary>
+/// <remarks>
+/// <para>Slot accounting: <c>occupied = items + reserved + inflight ≤ capacity</c>, where <c>reserved</c> counts
+/// slots held by send permits and by granted send waits that have not pushed yet, and <c>inflight</c> counts
+/// items handed to a receive wait that has not resumed yet. An in-flight item keeps its slot until the wait is
+/// known to have taken it: if the receive is interrupted in that instant, the item goes back to the front of the
+/// buffer (or to the next receive wait) without ever exceeding the capacity and without reordering.</para>
+/// <para>Completion: after the senders complete, the receiver still drains every buffered item <em>and every
+/// outstanding permit</em> (a reserved send is a promise that the item will arrive); only when nothing is left
+/// does a receive report the end.</para>
+/// </remarks>
+internal sealed class MpscCore<T> : IWaitOwner<T>
+{
+    private readonly Lock _gate = new();
+    private readonly Deque<T> _items = new();
+    private readonly WaitQueue<T> _receivers = new();
+    private readonly WaitQueue<Unit> _senders = new();
+    private readonly SendSide _sendSide;
+    private readonly int _capacity;
+    private int _reserved;
+    private int _inflight;
+    private int _unacked;
+    private bool _completed;
+    private bool _receiverClosed;
+    private Exception? _error;
+    private int _senderHandles = 1;
+    private long _id;
+
+    internal MpscCore(int capacity)
+    {
+        _capacity = capacity;
+        _sendSide = new SendSide(this);
+    }
+
+    internal int Capacity => _capacity;
+
+    internal int Count
+    {
+        get { lock (_gate) return _items.Count; }
+    }
+
+    internal bool IsCompleted
+    {
+        get { lock (_gate) return _completed; }
+    }
+
+    /// <summary>Queued send and receive waits (snapshots, for tests and diagnostics).</summary>
+    internal (int Senders, int Receivers) Waiting
+    {
+        get { lock (_gate) return (_senders.Count, _receivers.Count); }
+    }
+
+    private int Occupied => _items.Count + _reserved + _inflight + _unacked;
+
+    // An unacknowledged delivery may still be nacked back, so the end is reported only when none is left.
+    private bool DrainedLocked => _receiverClosed || (_completed && _items.Count == 0 && _reserved == 0 && _inflight == 0 && _unacked == 0);
+
+    /// <summary>What to do once the lock is released.</summary>
+    private struct Effects
+    {
+        public PrimitiveWait<T>? Receive;
+        public PrimitiveWait<Unit>? Send;
+        public List<PrimitiveWait<T>>? FailReceives;
+        public List<PrimitiveWait<Unit>>? FailSends;
+    }
+
+    // ------------------------------------------------------------------ send side
+
+    internal ValueTask SendAsync(Cx cx, T item)
+    {
+        var task = cx.Task;
+        task.Checkpoint();
+        var fx = default(Effects);
+        PrimitiveWait<Unit> w;
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(task, ref _id, "channel");
+            if (_completed) throw SendClosed();
+            if (TryTakeSlotLocked())
+            {
+                PushReservedLocked(item, ref fx);
+                w = null!;
+            }
+            else
+            {
+                w = new PrimitiveWait<Unit>(task, _sendSide);
+                _senders.Enqueue(w);
+            }
+        }
+        if (w is null)
+        {
+            Apply(fx);
+            return ValueTask.CompletedTask;
+        }
+        PrimitiveSupport.Park(w, "channel-send", _id);
+        return SendSlow(w, item);
+    }
+
+    private async ValueTask SendSlow(PrimitiveWait<Unit> w, T item)
+    {
+        await w.AsUntypedValueTask(); // a slot is now reserved for us (or the wait raised: nothing was taken)
+        CommitReserved(item);
+    }
+
+    internal bool TrySend(T item)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            if (_completed || !TryTakeSlotLocked()) return false;
+            PushReservedLocked(item, ref fx);
+        }
+        Apply(fx);
+        return true;
+    }
+
+    internal ValueTask<SendPermit<T>> ReserveAsync(Cx cx)
+    {
+        var task = cx.Task;
+        task.Checkpoint();
+        PrimitiveWait<Unit> w;
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(task, ref _id, "channel");
+            if (_completed) throw SendClosed();
+            if (TryTakeSlotLocked())
+            {
+                w = null!;
+            }
+            else
+            {
+                w = new PrimitiveWait<Unit>(task, _sendSide);
+                _senders.Enqueue(w);
+            }
+        }
+        if (w is null) return new ValueTask<SendPermit<T>>(MakePermit(cx));
+        PrimitiveSupport.Park(w, "channel-send", _id);
+        return ReserveSlow(cx, w);
+    }
+
+    private async ValueTask<SendPermit<T>> ReserveSlow(Cx cx, PrimitiveWait<Unit> w)
+    {
+        await w.AsUntypedValueTask();
+        return MakePermit(cx);
+    }
+
+    internal bool TryReserve(Cx cx, out SendPermit<T>? permit)
+    {
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(cx.Task, ref _id, "channel");
+            if (_completed || !TryTakeSlotLocked())
+            {
+                permit = null;
+                return false;
+            }
+        }
+        permit = MakePermit(cx);
+        return true;
+    }
+
+    private SendPermit<T> MakePermit(Cx cx)
+    {
+        var permit = new SendPermit<T>(this);
+        try
+        {
+            permit.Obligation = cx.Reserve(ObligationKind.SendPermit, "channel slot", permit.OnResolved);
+        }
+        catch
+        {
+            ReleaseReserved();
+            throw;
+        }
+        return permit;
+    }
+
+    /// <summary>A reserved slot becomes an item (the permit's Send, or a send wait that was granted a slot).</summary>
+    internal void CommitReserved(T item)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            PushReservedLocked(item, ref fx);
+        }
+        Apply(fx);
+    }
+
+    /// <summary>A reserved slot is given back unused (permit aborted, leaked or disposed).</summary>
+    internal void ReleaseReserved()
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            Debug.Assert(_reserved > 0);
+            _reserved--;
+            FreeSlotLocked(ref fx);
+        }
+        Apply(fx);
+    }
+
+    private bool TryTakeSlotLocked()
+    {
+        // FIFO: a newcomer never overtakes a queued sender (and a queued sender means the channel is full).
+        if (!_senders.IsEmpty || Occupied >= _capacity) return false;
+        _reserved++;
+        return true;
+    }
+
+    private void PushReservedLocked(T item, ref Effects fx)
+    {
+        Debug.Assert(_reserved > 0);
+        _reserved--;
+        if (_receiverClosed)
+        {
+            // Nobody will ever read it: a permit's Send cannot fail, so the item is dropped.
+            FreeSlotLocked(ref fx);
+            return;
+        }
+        if (_receivers.Dequeue() is { } r)
+        {
+            Debug.Assert(_items.Count == 0);
+            r.Grant(item);
+            _inflight++;
+            fx.Receive = r;
+            return;
+        }
+        _items.PushBack(item);
+    }
+
+    /// <summary>One slot became free: hand it to the oldest send wait, or fail receivers if the channel is drained.</summary>
+    private void FreeSlotLocked(ref Effects fx)
+    {
+        if (!_completed && Occupied < _capacity && _senders.Dequeue() is { } s)
+        {
+            _reserved++;
+            s.Grant(default);
+            fx.Send = s;
+        }
+        if (DrainedLocked && !_receivers.IsEmpty) fx.FailReceives = _receivers.DrainAll();
+    }
+
+    // ------------------------------------------------------------------ receive side
+
+    /// <summary>
+    /// Receives an item. With <paramref name="holdSlot"/> (receive-with-ack) the item keeps its slot until
+    /// <see cref="Ack"/> or <see cref="Nack"/>, so a redelivery never exceeds the capacity.
+    /// </summary>
+    internal ValueTask<T> ReceiveAsync(Cx cx, bool holdSlot = false)
+    {
+        var task = cx.Task;
+        task.Checkpoint();
+        var fx = default(Effects);
+        PrimitiveWait<T> w;
+        T item;
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(task, ref _id, "channel");
+            if (_items.Count > 0)
+            {
+                item = _items.PopFront();
+                if (holdSlot) _unacked++;
+                else FreeSlotLocked(ref fx);
+                w = null!;
+            }
+            else if (DrainedLocked)
+            {
+                throw ReceiveClosed();
+            }
+            else
+            {
+                item = default!;
+                w = new PrimitiveWait<T>(task, this) { Request = holdSlot ? 1 : 0 };
+                _receivers.Enqueue(w);
+            }
+        }
+        if (w is null)
+        {
+            Apply(fx);
+            return new ValueTask<T>(item);
+        }
+        PrimitiveSupport.Park(w, "channel-receive", _id);
+        return w.AsValueTask();
+    }
+
+    internal bool TryReceive(out T item, bool holdSlot = false)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            if (_items.Count == 0)
+            {
+                item = default!;
+                return false;
+            }
+            item = _items.PopFront();
+            if (holdSlot) _unacked++;
+            else FreeSlotLocked(ref fx);
+        }
+        Apply(fx);
+        return true;
+    }
+
+    /// <summary>A held delivery was acknowledged: its slot is free.</summary>
+    internal void Ack()
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            Debug.Assert(_unacked > 0);
+            _unacked--;
+            FreeSlotLocked(ref fx);
+        }
+        Apply(fx);
+    }
+
+    /// <summary>A held delivery was rejected: the item is redelivered first (it keeps its slot).</summary>
+    internal void Nack(T item)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            Debug.Assert(_unacked > 0);
+            _unacked--;
+            if (_receiverClosed)
+            {
+                FreeSlotLocked(ref fx);
+            }
+            else if (_receivers.Dequeue() is { } next)
+            {
+                next.Grant(item);
+                _inflight++;
+                fx.Receive = next;
+            }
+            else
+            {
+                _items.PushFront(item);
+            }
+        }
+        Apply(fx);
+    }
+
+    void IWaitOwner<T>.OnWaitInterrupted(PrimitiveWait<T> wait)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            if (wait.Granted)
+            {
+                // The item was handed to this receive in the instant it was cancelled. It must not be lost:
+                // give it to the next receive, or put it back at the front (it is older than everything buffered).
+                _inflight--;
+                var item = wait.Value;
+                wait.Value = default!;
+                if (_receiverClosed)
+                {
+                    FreeSlotLocked(ref fx);
+                }
+                else if (_receivers.Dequeue() is { } next)
+                {
+                    next.Grant(item);
+                    _inflight++;
+                    fx.Receive = next;
+                }
+                else
+                {
+                    _items.PushFront(item);
+                }
+            }
+            else
+            {
+                _receivers.Remove(wait);
+            }
+            AssertInvariants();
+        }
+        Apply(fx);
+    }
+
+    private void OnSendWaitInterrupted(PrimitiveWait<Unit> wait)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            if (wait.Granted)
+            {
+                // A slot was reserved for this send in the instant it was cancelled: pass it on.
+                _reserved--;
+                FreeSlotLocked(ref fx);
+            }
+            else
+            {
+                _senders.Remove(wait);
+            }
+            AssertInvariants();
+        }
+        Apply(fx);
+    }
+
+    // ------------------------------------------------------------------ close
+
+    internal void AddSenderHandle()
+    {
+        lock (_gate)
+        {
+            if (_senderHandles == 0) throw new ObjectDisposedException(nameof(Sender<T>), "Every sender of this channel was disposed.");
+            _senderHandles++;
+        }
+    }
+
+    internal void ReleaseSenderHandle()
+    {
+        bool last;
+        lock (_gate) last = --_senderHandles == 0;
+        if (last) Complete(null);
+    }
+
+    /// <summary>The senders are done: no new sends; the receiver drains what is buffered or reserved, then sees the end.</summary>
+    internal bool Complete(Exception? error)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            if (_completed) return false;
+            _completed = true;
+            _error = error;
+            if (!_senders.IsEmpty) fx.FailSends = _senders.DrainAll();
+            if (DrainedLocked && !_receivers.IsEmpty) fx.FailReceives = _receivers.DrainAll();
+        }
+        Apply(fx);
+        return true;
+    }
+
+    /// <summary>The receiver is gone: buffered items are dropped, sends fail, outstanding permits' sends are dropped.</summary>
+    internal bool CloseReceiver(Exception? error)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            if (_receiverClosed) return false;
+            _receiverClosed = true;
+            if (!_completed)
+            {
+                _completed = true;
+                _error = error;
+            }
+            _items.Clear();
+            if (!_senders.IsEmpty) fx.FailSends = _senders.DrainAll();
+            if (!_receivers.IsEmpty) fx.FailReceives = _receivers.DrainAll();
+        }
+        Apply(fx);
+        return true;
+    }
+
+    private ChannelClosedException SendClosed() =>
+        new(_receiverClosed ? "The channel's receiver is closed" : "The channel was completed by its senders", _error);
+
+    private ChannelClosedException ReceiveClosed() =>
+        new(_receiverClosed ? "The channel's receiver is closed" : "The channel is completed and empty", _error);
+
+    // ------------------------------------------------------------------ after the lock
+
+    private void Apply(Effects fx)
+    {
+        while (true)
+        {
+            fx.Send?.Deliver(); // on failure the interrupt handler owns the slot
+            if (fx.FailSends is { } fs)
+            {
+                foreach (var w in fs) w.TrySetException(SendClosedSnapshot());
+            }
+            if (fx.FailReceives is { } fr)
+            {
+                foreach (var w in fr) w.TrySetException(ReceiveClosedSnapshot());
+            }
+            if (fx.Receive is { } r && r.Deliver())
+            {
+                // The item is taken: its slot is free now (or held until acknowledged).
+                var more = default(Effects);
+                lock (_gate)
+                {
+                    _inflight--;
+                    if (r.Request == 1) _unacked++;
+                    else FreeSlotLocked(ref more);
+                    AssertInvariants();
+                }
+                fx = more;
+                continue;
+            }
+            return;
+        }
+    }
+
+    private ChannelClosedException SendClosedSnapshot()
+    {
+        lock (_gate) return SendClosed();
+    }
+
+    private ChannelClosedException ReceiveClosedSnapshot()
+    {
+        lock (_gate) return ReceiveClosed();
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(_reserved >= 0 && _inflight >= 0 && _unacked >= 0);
+        Debug.Assert(Occupied <= _capacity || _receiverClosed, "slots never exceed the capacity");
+        Debug.Assert(_receivers.IsEmpty || _items.Count == 0, "a receive waits only on an empty buffer");
+        Debug.Assert(_senders.IsEmpty || Occupied >= _capacity, "a send waits only on a full channel");
+        Debug.Assert(!_completed || _senders.IsEmpty, "no send waits on a completed channel");
+    }
+
+    private sealed class SendSide : IWaitOwner<Unit>
+    {
+        private readonly MpscCore<T> _core;
+
+        internal SendSide(MpscCore<T> core) => _core = core;
+
+        public void OnWaitInterrupted(PrimitiveWait<Unit> wait) => _core.OnSendWaitInterrupted(wait);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Asupersync.Kernel;
+
+namespace Asupersync.Sync;
+
+/// <summary>
+/// An asynchronous, FIFO-fair mutual-exclusion lock whose wait is cancel-safe. The lock is held by a
+/// <see cref="MutexGuard"/>; disposing the guard releases it.
+/// </summary>
+/// <remarks>
+/// <para><b>Fairness.</b> Waiters are served strictly in arrival order: a release hands the lock directly to
+/// the oldest waiter, so a newcomer (even <see cref="TryLock"/>) can never barge ahead of a queued task.</para>
+/// <para><b>Cancel-safety.</b> A task cancelled while waiting in <see cref="LockAsync"/> leaves the queue and
+/// raises <see cref="CancelledException"/>; it does not take the lock, and if the lock had already been handed
+/// to it in that very instant, it is passed on to the next waiter — no wake-up is lost. A wait that completed
+/// before the cancel returns its guard (the cancel is raised at the next checkpoint), so the guard is never
+/// lost either: hold it in a <c>using</c>.</para>
+/// <para>The guard is not tied to a task: any code may dispose it. Disposing it twice is harmless. The name
+/// clashes with <see cref="System.Threading.Mutex"/> when both namespaces are imported; alias it
+/// (<c>using Mutex = Asupersync.Sync.Mutex;</c>) or put <c>using Asupersync.Sync;</c> inside your namespace.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var mutex = new Mutex();
+/// using (await mutex.LockAsync(cx))
+/// {
+///     balance += 10;          // exclusive
+/// }
+/// </code>
+/// </example>
+public sealed class Mutex : IWaitOwner<MutexGuard>
+{
+    private readonly Lock _gate = new();
+    private readonly WaitQueue<MutexGuard> _waiters = new();
+    private bool _held;
+    private long _id;
+
+    /// <summary>Creates an unlocked mutex.</summary>
+    public Mutex() { }
+
+    /// <summary>True while some guard holds the lock (a snapshot).</summary>
+    public bool IsLocked
+    {
+        get { lock (_gate) return _held; }
+    }
+
+    /// <summary>How many tasks are waiting for the lock (a snapshot, for diagnostics).</summary>
+    public int WaitingCount
+    {
+        get { lock (_gate) return _waiters.Count; }
+    }
+
+    /// <summary>
+    /// Takes the lock, waiting in FIFO order if it is held. A checkpoint; cancel-safe (see the remarks of
+    /// <see cref="Mutex"/>).
+    /// </summary>
+    /// <param name="cx">The waiting task's context.</param>
+    /// <returns>The guard; dispose it to release the lock.</returns>
+    /// <exception cref="CancelledException">The task was cancelled before or while waiting; the lock was not taken.</exception>
+    /// <example><code>using var guard = await mutex.LockAsync(cx);</code></example>
+    public ValueTask<MutexGuard> LockAsync(Cx cx)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        var task = cx.Task;
+        task.Checkpoint();
+        PrimitiveWait<MutexGuard> w;
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(task, ref _id, "mutex");
+            if (!_held)
+            {
+                _held = true;
+                return new ValueTask<MutexGuard>(new MutexGuard(this));
+            }
+            w = new PrimitiveWait<MutexGuard>(task, this);
+            _waiters.Enqueue(w);
+        }
+        PrimitiveSupport.Park(w, "mutex", _id);
+        return w.AsValueTask();
+    }
+
+    /// <summary>Takes the lock if it is free and nobody is queued for it; never waits.</summary>
+    /// <param name="guard">The guard when the lock was taken.</param>
+    /// <returns>True when the lock was taken.</returns>
+    public bool TryLock([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MutexGuard? guard)
+    {
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "mutex");
+            if (_held)
+            {
+                guard = null;
+                return false;
+            }
+            _held = true;
+        }
+        guard = new MutexGuard(this);
+        return true;
+    }
+
+    internal void Release()
+    {
+        PrimitiveWait<MutexGuard>? next;
+        lock (_gate)
+        {
+            AssertInvariants();
+            Debug.Assert(_held, "release of a mutex that is not held");
+            PrimitiveSupport.Touch(null, ref _id, "mutex");
+            next = HandOffLocked();
+        }
+        next?.Deliver();
+    }
+
+    /// <summary>Passes the lock to the oldest waiter (it stays held) or frees it.</summary>
+    private PrimitiveWait<MutexGuard>? HandOffLocked()
+    {
+        var next = _waiters.Dequeue();
+        if (next is null) _held = false;
+        else next.Grant(new MutexGuard(this));
+        return next;
+    }
+
+    void IWaitOwner<MutexGuard>.OnWaitInterrupted(PrimitiveWait<MutexGuard> wait)
+    {
+        PrimitiveWait<MutexGuard>? next = null;
+        lock (_gate)
+        {
+            if (wait.Granted)
+            {
+                // The lock was handed to this waiter in the same instant it was cancelled: it never resumes
+                // with the guard, so pass the lock on instead of losing it.
+                wait.Value.MarkReleased();
+                next = HandOffLocked();
+            }
+            else
+            {
+                _waiters.Remove(wait);
+            }
+            AssertInvariants();
+        }
+        next?.Deliver();
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(_held || _waiters.IsEmpty, "waiters queue only behind a held lock");
+    }
+}
+
+/// <summary>Holds a <see cref="Mutex"/>; disposing it releases the lock. Disposing twice is harmless.</summary>
+public sealed class MutexGuard : IDisposable
+{
+    private Mutex? _mutex;
+
+    internal MutexGuard(Mutex mutex) => _mutex = mutex;
+
+    /// <summary>True until the guard is disposed.</summary>
+    public bool IsHeld => Volatile.Read(ref _mutex) is not null;
+
+    /// <summary>Releases the lock (handing it to the oldest waiter, if any). Idempotent.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _mutex, null)?.Release();
+
+    internal void MarkReleased() => Volatile.Write(ref _mutex, null);
+}

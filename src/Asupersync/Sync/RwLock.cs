@@ -1,0 +1,215 @@
+using System.Diagnostics;
+
+namespace Asupersync.Sync;
+
+/// <summary>
+/// An asynchronous reader-writer lock with writer preference: many readers or one writer; once a writer
+/// waits, new readers queue behind it, so writers are never starved. Waits are cancel-safe.
+/// </summary>
+/// <remarks>
+/// <para>Waiters are served in arrival order: a writer at the head of the queue waits for the current readers
+/// to leave; a run of readers at the head enters together.</para>
+/// <para><b>Cancel-safety.</b> A cancelled wait takes nothing. If it was at the head (for example a writer
+/// holding back readers), the readers behind it are admitted at once; a grant that raced with the cancel is
+/// released again and passed on.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var rw = new RwLock();
+/// using (await rw.ReadAsync(cx)) { Render(config); }
+/// using (await rw.WriteAsync(cx)) { config = Reload(); }
+/// </code>
+/// </example>
+public sealed class RwLock : IWaitOwner<RwLockGuard>
+{
+    private const long Reader = 0, Writer = 1;
+
+    private readonly Lock _gate = new();
+    private readonly WaitQueue<RwLockGuard> _waiters = new();
+    private int _readers;
+    private bool _writer;
+    private long _id;
+
+    /// <summary>Creates a free lock.</summary>
+    public RwLock() { }
+
+    /// <summary>Readers currently inside (a snapshot).</summary>
+    public int ReaderCount
+    {
+        get { lock (_gate) return _readers; }
+    }
+
+    /// <summary>True while a writer holds the lock (a snapshot).</summary>
+    public bool IsWriteLocked
+    {
+        get { lock (_gate) return _writer; }
+    }
+
+    /// <summary>Waiting requests (a snapshot).</summary>
+    public int WaitingCount
+    {
+        get { lock (_gate) return _waiters.Count; }
+    }
+
+    /// <summary>Takes a shared (read) lock. A checkpoint; cancel-safe.</summary>
+    /// <param name="cx">The waiting task's context.</param>
+    /// <returns>The guard; dispose it to leave.</returns>
+    public ValueTask<RwLockGuard> ReadAsync(Cx cx) => Acquire(cx, Reader);
+
+    /// <summary>Takes the exclusive (write) lock. A checkpoint; cancel-safe.</summary>
+    /// <param name="cx">The waiting task's context.</param>
+    /// <returns>The guard; dispose it to leave.</returns>
+    public ValueTask<RwLockGuard> WriteAsync(Cx cx) => Acquire(cx, Writer);
+
+    private ValueTask<RwLockGuard> Acquire(Cx cx, long mode)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        var task = cx.Task;
+        task.Checkpoint();
+        PrimitiveWait<RwLockGuard> w;
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(task, ref _id, "rwlock");
+            if (_waiters.IsEmpty && CanEnter(mode))
+            {
+                Enter(mode);
+                return new ValueTask<RwLockGuard>(new RwLockGuard(this, mode == Writer));
+            }
+            w = new PrimitiveWait<RwLockGuard>(task, this) { Request = mode };
+            _waiters.Enqueue(w);
+        }
+        PrimitiveSupport.Park(w, "rwlock", _id);
+        return w.AsValueTask();
+    }
+
+    /// <summary>Takes a read lock if no writer holds or waits; never waits.</summary>
+    /// <param name="guard">The guard.</param>
+    /// <returns>True when taken.</returns>
+    public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RwLockGuard? guard) => TryAcquire(Reader, out guard);
+
+    /// <summary>Takes the write lock if it is completely free and nobody waits; never waits.</summary>
+    /// <param name="guard">The guard.</param>
+    /// <returns>True when taken.</returns>
+    public bool TryWrite([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RwLockGuard? guard) => TryAcquire(Writer, out guard);
+
+    private bool TryAcquire(long mode, out RwLockGuard? guard)
+    {
+        lock (_gate)
+        {
+            PrimitiveSupport.Touch(null, ref _id, "rwlock");
+            if (!_waiters.IsEmpty || !CanEnter(mode))
+            {
+                guard = null;
+                return false;
+            }
+            Enter(mode);
+        }
+        guard = new RwLockGuard(this, mode == Writer);
+        return true;
+    }
+
+    private bool CanEnter(long mode) => mode == Writer ? !_writer && _readers == 0 : !_writer;
+
+    private void Enter(long mode)
+    {
+        if (mode == Writer) _writer = true;
+        else _readers++;
+    }
+
+    internal void Release(bool writer)
+    {
+        List<PrimitiveWait<RwLockGuard>>? granted;
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "rwlock");
+            Leave(writer);
+            granted = GrantLocked();
+        }
+        Deliver(granted);
+    }
+
+    private void Leave(bool writer)
+    {
+        if (writer)
+        {
+            Debug.Assert(_writer);
+            _writer = false;
+        }
+        else
+        {
+            Debug.Assert(_readers > 0);
+            _readers--;
+        }
+    }
+
+    /// <summary>Admits from the head: one writer, or the run of readers up to the next writer.</summary>
+    private List<PrimitiveWait<RwLockGuard>>? GrantLocked()
+    {
+        List<PrimitiveWait<RwLockGuard>>? granted = null;
+        while (_waiters.Peek() is { } head && CanEnter(head.Request))
+        {
+            _waiters.Dequeue();
+            Enter(head.Request);
+            head.Grant(new RwLockGuard(this, head.Request == Writer));
+            (granted ??= new List<PrimitiveWait<RwLockGuard>>()).Add(head);
+            if (head.Request == Writer) break;
+        }
+        return granted;
+    }
+
+    private static void Deliver(List<PrimitiveWait<RwLockGuard>>? granted)
+    {
+        if (granted is null) return;
+        foreach (var w in granted) w.Deliver();
+    }
+
+    void IWaitOwner<RwLockGuard>.OnWaitInterrupted(PrimitiveWait<RwLockGuard> wait)
+    {
+        List<PrimitiveWait<RwLockGuard>>? granted;
+        lock (_gate)
+        {
+            if (wait.Granted)
+            {
+                wait.Value.MarkReleased();
+                Leave(wait.Request == Writer);
+            }
+            else
+            {
+                _waiters.Remove(wait);
+            }
+            // A writer leaving the head of the queue may let the readers behind it in.
+            granted = GrantLocked();
+            AssertInvariants();
+        }
+        Deliver(granted);
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(!(_writer && _readers > 0), "a writer excludes readers");
+        Debug.Assert(_waiters.Peek() is not { } h || !CanEnter(h.Request), "the head waiter is admitted as soon as it can enter");
+    }
+}
+
+/// <summary>A read or write hold on an <see cref="RwLock"/>; disposing it leaves the lock. Idempotent.</summary>
+public sealed class RwLockGuard : IDisposable
+{
+    private RwLock? _lock;
+
+    internal RwLockGuard(RwLock rwLock, bool isWrite)
+    {
+        _lock = rwLock;
+        IsWrite = isWrite;
+    }
+
+    /// <summary>True for the exclusive (write) lock.</summary>
+    public bool IsWrite { get; }
+
+    /// <summary>Leaves the lock. Idempotent.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _lock, null)?.Release(IsWrite);
+
+    internal void MarkReleased() => Volatile.Write(ref _lock, null);
+}
