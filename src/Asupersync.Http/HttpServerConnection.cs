@@ -257,18 +257,19 @@ internal sealed class HttpServerConnection
         else if (req.Version == "HTTP/1.0") sb.Append("Connection: keep-alive\r\n");
         sb.Append("\r\n");
 
-        int headLen = Encoding.Latin1.GetByteCount(sb.ToString());
+        var headText = sb.ToString();
+        int headLen = headText.Length; // Latin-1: one byte per char
         int bodyLen = bodyless || stream ? 0 : resp.Body.Length;
         if (bodyLen <= 64 * 1024)
         {
             var buf = new byte[headLen + bodyLen];
-            Encoding.Latin1.GetBytes(sb.ToString(), buf);
+            Encoding.Latin1.GetBytes(headText, buf);
             if (bodyLen > 0) resp.Body.Span.CopyTo(buf.AsSpan(headLen));
             await _s.WriteAsync(cx, buf);
         }
         else
         {
-            await _s.WriteAsync(cx, Encoding.Latin1.GetBytes(sb.ToString()));
+            await _s.WriteAsync(cx, Encoding.Latin1.GetBytes(headText));
             await _s.WriteAsync(cx, resp.Body);
         }
         if (stream && !bodyless)
