@@ -245,6 +245,7 @@ internal sealed class HttpServerConnection
         var sb = new StringBuilder(256);
         sb.Append("HTTP/1.1 ").Append(resp.Status.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(HttpSyntax.ReasonPhrase(resp.Status)).Append("\r\n");
         if (_o.ServerName is { } name) sb.Append("Server: ").Append(name).Append("\r\n");
+        if ((cx.Capabilities & Capabilities.Time) != 0) sb.Append("Date: ").Append(_server.DateHeader(cx.UtcNow)).Append("\r\n");
         foreach (var (k, v) in resp.Headers)
         {
             if (k.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || k.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
