@@ -457,6 +457,12 @@ internal abstract class TaskCore : SynchronizationContext
         }
     }
 
+    /// <summary>True while the task is parked in a cancel-safe wait it has registered (tests use it to land a cancel inside the wait).</summary>
+    internal bool HasRegisteredWait
+    {
+        get { lock (this) return _wait is not null; }
+    }
+
     internal void ClearWait(IInterruptible wait)
     {
         lock (this)
