@@ -94,6 +94,20 @@ public sealed class Cx
     }
 
     /// <summary>
+    /// Acknowledges a pending cancel without an exception: the task moves to draining exactly as if a checkpoint
+    /// had raised, so later awaits do not raise (until the cleanup budget runs out). For code that handles
+    /// cancellation as a value — for example a connection that answers 503 and closes after its request region
+    /// was cancelled.
+    /// </summary>
+    /// <returns>The cancel reason, or null when no cancel was requested (nothing changes then).</returns>
+    /// <example>
+    /// <code>
+    /// if (cx.AcknowledgeCancel() is { } reason) { await WriteGoodbyeAsync(cx, reason); return; }
+    /// </code>
+    /// </example>
+    public CancelReason? AcknowledgeCancel() => Task.AcknowledgeWithoutRaise();
+
+    /// <summary>
     /// Masks cancellation for a short critical section: checkpoints inside pass, and the cancel is raised at the
     /// first checkpoint after the mask ends. Bounded: at most 32 nested masks, and a mask never outlasts the
     /// cleanup budget of a pending cancel.

@@ -394,3 +394,35 @@ public class CancelProtocolTests
         Assert.Equal(OutcomeKind.Cancelled, o.Value.Kind);
     }
 }
+
+public class AcknowledgeCancelTests
+{
+    [Fact]
+    public async Task AcknowledgeCancel_DrainsWithoutAnException()
+    {
+        var log = new ConcurrentQueue<string>();
+        var o = await TestRuntime.RunAsync(async cx =>
+        {
+            var h = cx.Spawn("polite", async cx =>
+            {
+                Assert.Null(cx.AcknowledgeCancel()); // nothing pending: no change
+                Assert.Equal(TaskState.Running, cx.State);
+                using (cx.Mask())
+                {
+                    cx.CancelRegion("stop");
+                    await cx.YieldAsync();
+                }
+                var reason = cx.AcknowledgeCancel();
+                log.Enqueue("acknowledged " + reason!.Kind);
+                Assert.Equal(TaskState.Cancelling, cx.State);
+                await cx.SleepAsync(TimeSpan.FromMilliseconds(1)); // draining: does not raise
+                cx.Checkpoint();
+                log.Enqueue("drained");
+                return 1;
+            });
+            return await h.JoinAsync(cx);
+        });
+        Assert.Equal(["acknowledged User", "drained"], log.ToArray());
+        Assert.Equal(OutcomeKind.Cancelled, o.Kind); // the root region itself was cancelled by CancelRegion
+    }
+}

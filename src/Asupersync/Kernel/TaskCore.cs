@@ -370,6 +370,28 @@ internal abstract class TaskCore : SynchronizationContext
         return raise;
     }
 
+    /// <summary>
+    /// Acknowledges a pending cancel without raising: <c>CancelRequested → Cancelling</c>. Returns the reason
+    /// (also when it was acknowledged before), or null when no cancel was requested.
+    /// </summary>
+    internal CancelReason? AcknowledgeWithoutRaise()
+    {
+        CancelReason? reason;
+        bool acked = false;
+        lock (this)
+        {
+            reason = _reason;
+            if (_state == TaskState.CancelRequested)
+            {
+                _state = TaskState.Cancelling;
+                C.Acknowledged = true;
+                acked = true;
+            }
+        }
+        if (acked) Runtime.Observer?.OnCancelAcknowledged(this, reason!);
+        return reason;
+    }
+
     /// <summary>Checkpoint at the start of every runtime await and in <see cref="Cx.Checkpoint"/>.</summary>
     internal void Checkpoint()
     {
