@@ -366,6 +366,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
 
     void IWaitOwner<T>.OnWaitInterrupted(PrimitiveWait<T> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "channel");
         var fx = default(Effects);
         lock (_gate)
         {
@@ -402,6 +403,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
 
     private void OnSendWaitInterrupted(PrimitiveWait<Unit> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "channel");
         var fx = default(Effects);
         lock (_gate)
         {

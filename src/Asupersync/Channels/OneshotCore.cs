@@ -203,6 +203,7 @@ internal sealed class OneshotCore<T> : IWaitOwner<T>
 
     void IWaitOwner<T>.OnWaitInterrupted(PrimitiveWait<T> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "oneshot");
         PrimitiveWait<T>? next = null;
         lock (_gate)
         {

@@ -86,6 +86,7 @@ public sealed class Barrier : IWaitOwner<bool>
 
     void IWaitOwner<bool>.OnWaitInterrupted(PrimitiveWait<bool> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "barrier");
         lock (_gate)
         {
             _waiters.Remove(wait); // a granted waiter was already released with its round: nothing to give back

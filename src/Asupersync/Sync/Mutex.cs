@@ -124,6 +124,7 @@ public sealed class Mutex : IWaitOwner<MutexGuard>
 
     void IWaitOwner<MutexGuard>.OnWaitInterrupted(PrimitiveWait<MutexGuard> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "mutex");
         PrimitiveWait<MutexGuard>? next = null;
         lock (_gate)
         {

@@ -109,6 +109,7 @@ public sealed class Notify : IWaitOwner<Unit>
 
     void IWaitOwner<Unit>.OnWaitInterrupted(PrimitiveWait<Unit> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "notify");
         PrimitiveWait<Unit>? next = null;
         lock (_gate)
         {

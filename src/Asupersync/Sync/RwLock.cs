@@ -167,6 +167,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
 
     void IWaitOwner<RwLockGuard>.OnWaitInterrupted(PrimitiveWait<RwLockGuard> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "rwlock");
         List<PrimitiveWait<RwLockGuard>>? granted;
         lock (_gate)
         {

@@ -171,6 +171,7 @@ public sealed class Semaphore : IWaitOwner<int>
 
     void IWaitOwner<int>.OnWaitInterrupted(PrimitiveWait<int> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "semaphore");
         List<PrimitiveWait<int>>? granted;
         lock (_gate)
         {
