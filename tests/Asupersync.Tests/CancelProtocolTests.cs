@@ -28,7 +28,7 @@ public class CancelProtocolTests
                     throw;
                 }
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel(Budget.Timeout(TimeSpan.FromSeconds(10)), "please stop");
             return await h.JoinAsync(cx);
         });
@@ -48,7 +48,7 @@ public class CancelProtocolTests
                 catch (CancelledException) { }
                 return 99;
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel();
             return await h.JoinAsync(cx);
         });
@@ -65,7 +65,7 @@ public class CancelProtocolTests
                 try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
                 finally { throw new InvalidOperationException("cleanup bug"); }
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel();
             var joined = await h.JoinAsync(cx);
             Assert.Equal(OutcomeKind.Panicked, joined.Kind);
@@ -90,7 +90,7 @@ public class CancelProtocolTests
                 }
                 await cx.YieldAsync();
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel(new CancelReason(CancelKind.Shutdown, "shutdown"));
             h.Cancel(new CancelReason(CancelKind.User, "weaker, later"));
             gate.SetResult();
@@ -110,7 +110,7 @@ public class CancelProtocolTests
                 using (cx.Mask()) await cx.AwaitAsync(gate.Task);
                 await cx.YieldAsync();
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel(new CancelReason(CancelKind.User, "first"));
             h.Cancel(new CancelReason(CancelKind.FailFast, "stronger"));
             gate.SetResult();
@@ -243,7 +243,7 @@ public class CancelProtocolTests
                     throw;
                 }
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel(Budget.Timeout(TimeSpan.FromMilliseconds(20)));
             return await h.JoinAsync(cx);
         }, inspect: rt => rtSeen = rt);
@@ -273,7 +273,7 @@ public class CancelProtocolTests
                 release.Wait(TestRuntime.HangGuard);
                 return Task.CompletedTask;
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel(Budget.Timeout(TimeSpan.FromMilliseconds(10)));
             return await h.JoinAsync(cx);
         }).WaitAsync(TestRuntime.HangGuard);
@@ -292,7 +292,7 @@ public class CancelProtocolTests
         {
             var child = cx.Spawn("child", async cx => { await cx.SleepAsync(TimeSpan.FromMilliseconds(30)); childFinished = true; return 5; });
             var joiner = cx.Spawn("joiner", async cx => await child.JoinAsync(cx));
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(joiner);
             joiner.Cancel();
             var j = await joiner.JoinAsync(cx);
             Assert.Equal(OutcomeKind.Cancelled, j.Kind);
@@ -315,7 +315,7 @@ public class CancelProtocolTests
                 using var reg = token.Register(() => tcs.TrySetCanceled(token));
                 await cx.AwaitAsync(tcs.Task);
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel(message: "bridge me");
             return await h.JoinAsync(cx);
         });
@@ -344,7 +344,7 @@ public class CancelProtocolTests
         var o = await TestRuntime.RunAsync(async cx =>
         {
             var h = cx.Spawn("waiter", async cx => await cx.AwaitAsync(never.Task));
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel();
             return await h.JoinAsync(cx);
         });

@@ -98,8 +98,7 @@ public class ObligationTests
                 await cx.SleepAsync(TimeSpan.FromHours(1)); // cancel lands between reserve and commit
                 held.Commit();
             });
-            await cx.YieldAsync();
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel(message: "between reserve and commit");
             return await h.JoinAsync(cx);
         }, inspect: r => rt = r);
@@ -125,7 +124,7 @@ public class ObligationTests
                     held.Commit();
                 }
             });
-            await cx.YieldAsync();
+            await cx.WaitStartedAsync(h);
             h.Cancel();
             return await h.JoinAsync(cx);
         });

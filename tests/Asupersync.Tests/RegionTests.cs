@@ -277,3 +277,50 @@ public class RegionTests
         Assert.NotNull(grandchildReason.Cause);
     }
 }
+
+public class RegionBookkeepingTests
+{
+    [Fact]
+    public async Task LongLivedRegion_WithChurn_KeepsItsTaskListBounded()
+    {
+        int maxLength = 0;
+        var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("server", async cx =>
+        {
+            for (int i = 0; i < 5000; i++)
+            {
+                var h = cx.Spawn("conn", async cx => { await cx.YieldAsync(); return i; });
+                await h.JoinAsync(cx);
+                maxLength = Math.Max(maxLength, cx.Region.TaskListLength);
+            }
+        }));
+        Assert.True(o.Value.IsOk);
+        // Completed tasks are pruned lazily: the list never grows past about twice the live tasks plus a constant.
+        Assert.InRange(maxLength, 1, 2 * 2 + 66);
+    }
+
+    [Fact]
+    public async Task RegionCancel_CleanupOverrun_RaisesAgainAndIsReported()
+    {
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Runtime? rt = null;
+        var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("r", async cx =>
+        {
+            var h = cx.Spawn("stubborn", async cx =>
+            {
+                try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
+                catch (CancelledException)
+                {
+                    try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
+                    catch (CancelledException e) { log.Enqueue(e.Reason.Message ?? ""); }
+                    throw;
+                }
+            });
+            await cx.WaitStartedAsync(h);
+            cx.CancelRegion("stop", Budget.Timeout(TimeSpan.FromMilliseconds(20)));
+            await cx.SleepAsync(TimeSpan.FromHours(1));
+        }), inspect: r => rt = r);
+        Assert.Equal(OutcomeKind.Cancelled, o.Value.Kind);
+        Assert.Equal(["cleanup budget exhausted"], log.ToArray());
+        Assert.Contains(rt!.Diagnostics.Recent, e => e.Kind == DiagnosticKind.BudgetOverrun && e.TaskName == "stubborn");
+    }
+}

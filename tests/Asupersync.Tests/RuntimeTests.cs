@@ -195,3 +195,79 @@ public class RuntimeTests
         Assert.InRange(readyRunsBeforeCleanup, 0, 10);
     }
 }
+
+public class SchedulerFairnessAndEntryTests
+{
+    [Fact]
+    public async Task CancelLaneFlood_DoesNotStarveReadyLane()
+    {
+        // One worker. 50 cancelled tasks drain with 200 yields each (all in the cancel lane); a ready-lane task
+        // must still make progress while they drain, thanks to the streak limit.
+        int drained = 0;
+        int readyProgressWhileDraining = 0;
+        var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("r", async cx =>
+        {
+            var victims = new List<TaskHandle<Unit>>();
+            for (int i = 0; i < 50; i++)
+            {
+                victims.Add(cx.Spawn("victim", async cx =>
+                {
+                    try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
+                    finally
+                    {
+                        for (int k = 0; k < 200; k++) await cx.YieldAsync();
+                        Interlocked.Increment(ref drained);
+                    }
+                }));
+            }
+            var ready = cx.Spawn("ready", async cx =>
+            {
+                while (Volatile.Read(ref drained) < 50)
+                {
+                    await cx.YieldAsync();
+                    if (Volatile.Read(ref drained) < 50) Interlocked.Increment(ref readyProgressWhileDraining);
+                }
+            });
+            foreach (var v in victims) await cx.WaitStartedAsync(v);
+            foreach (var v in victims) v.Cancel();
+            foreach (var v in victims) await v.JoinAsync(cx);
+            await ready.JoinAsync(cx);
+        }), new RuntimeOptions { WorkerCount = 1 });
+        Assert.True(o.Value.IsOk);
+        // 50 × 200 cancel-lane dispatches; with a streak limit of 16 the ready task gets roughly one in 17.
+        Assert.True(readyProgressWhileDraining > 100, $"ready task progressed only {readyProgressWhileDraining} times");
+    }
+
+    [Fact]
+    public async Task MaxChildRegions_IsEnforced()
+    {
+        var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("parent", async cx =>
+        {
+            var gate = new TaskCompletionSource();
+            var first = cx.Spawn("first", cx => cx.RegionAsync("child1", async cx => await cx.AwaitAsync(gate.Task)));
+            while (cx.Region.Children.Count == 0) await cx.YieldAsync();
+            var second = cx.Spawn("second", cx => cx.RegionAsync("child2", cx => Task.CompletedTask));
+            var secondOutcome = await second.JoinAsync(cx);
+            gate.SetResult();
+            await first.JoinAsync(cx);
+            return secondOutcome;
+        }, new RegionOptions { MaxChildRegions = 1, Policy = RegionPolicy.CollectAll }));
+        // The refused RegionAsync surfaced as the second task's panic; CollectAll still reports it.
+        Assert.Equal(OutcomeKind.Panicked, o.Value.Kind);
+        Assert.IsType<RegionLimitExceededException>(o.Value.Exception);
+    }
+
+    [Fact]
+    public void Main_ReturnsExitCodesFromTheRootOutcome()
+    {
+        var quiet = new RuntimeOptions { PrintDiagnostics = false, WorkerCount = 2 };
+        Assert.Equal(0, Runtime.Main([], cx => Task.CompletedTask, quiet));
+        Assert.Equal(7, Runtime.Main([], cx => Task.FromResult(7), quiet));
+        Assert.Equal(1, Runtime.Main([], cx => throw new TaskErrorException("nope"), quiet));
+        Assert.Equal(3, Runtime.Main([], cx => throw new InvalidOperationException("bug"), quiet));
+        // The inner outcome of a region decides, not the root body's success at returning it.
+        Assert.Equal(1, Runtime.Main([], cx => cx.RegionAsync("r", cx => Task.FromException(new TaskErrorException("inner"))), quiet));
+        Assert.Equal(2, Runtime.Main([], cx => cx.RegionAsync("r", async cx => { cx.CancelRegion(); await cx.YieldAsync(); }), quiet));
+        Assert.Equal(5, Runtime.Main(["--asupersync-workers=1"], cx => cx.RegionAsync("r", cx => Task.FromResult(5)), quiet)); // an int value is the exit code
+    }
+}

@@ -21,3 +21,12 @@ internal static class TestRuntime
         return o;
     }
 }
+
+internal static class CxTestExtensions
+{
+    /// <summary>Yields until the task has run its first step (so a cancel lands inside its body, not before it).</summary>
+    internal static async Task WaitStartedAsync<T>(this Cx cx, TaskHandle<T> handle)
+    {
+        while (handle.State == TaskState.Created) await cx.YieldAsync();
+    }
+}

@@ -22,8 +22,13 @@ internal sealed class RegionCore
     private RegionState _state;
     private CancelReason? _reason;
     private Budget _cancelBudget;
+    // Tasks are pushed on a singly linked list under the region lock (spawns and cancel walks take it) but
+    // never unlinked on completion: a completing task only decrements _live (interlocked) and, unless it is
+    // the body or failed, takes no lock at all. Completed entries are pruned, amortized, by later spawns.
     private TaskCore? _head;
+    private int _listCount;
     private int _live;
+    private bool _finishing;
     private long _spawned; // counted here and added to the runtime's total at close: no shared counter per spawn
     private TaskCore? _main;
     private bool _mainDone;
@@ -60,7 +65,10 @@ internal sealed class RegionCore
 
     internal Outcome<Unit> FinalOutcome { get; private set; }
 
-    internal int LiveTasks { get { lock (this) return _live; } }
+    internal int LiveTasks => Volatile.Read(ref _live);
+
+    /// <summary>Entries in the lazy task list, completed ones included (for tests of the pruning bound).</summary>
+    internal int TaskListLength { get { lock (this) return _listCount; } }
 
     internal IReadOnlyList<RegionCore> Children { get { lock (this) return _children?.ToArray() ?? []; } }
 
@@ -88,14 +96,15 @@ internal sealed class RegionCore
         {
             if (!isInternal && _state is RegionState.Draining or RegionState.Finalizing or RegionState.Closed)
                 throw new RegionClosedException(Name, _state, "new tasks");
-            if (!isInternal && Options.MaxTasks is { } max && _live >= max)
+            if (!isInternal && Options.MaxTasks is { } max && Volatile.Read(ref _live) >= max)
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxTasks), max);
+            if (_listCount > 64 && _listCount > 2 * Volatile.Read(ref _live)) PruneLocked();
             task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget == default ? default : Runtime.Now), caps, body, isInternal);
             // link
             task.RegionNext = _head;
-            if (_head is not null) _head.RegionPrev = task;
             _head = task;
-            _live++;
+            _listCount++;
+            Interlocked.Increment(ref _live);
             _spawned++;
             if (isMain) _main = task;
         }
@@ -159,6 +168,8 @@ internal sealed class RegionCore
                 throw new RegionClosedException(Name, _state, "new finalizers");
             (_finalizers ??= new List<object>()).Add(finalizer);
         }
+        // Lab: lets the Finalizer oracle check that every registered finalizer runs exactly once.
+        Runtime.Observer?.OnAccess(Id, "region.finalizer");
     }
 
     // ---------------------------------------------------------------- cancel
@@ -169,6 +180,9 @@ internal sealed class RegionCore
         TaskCore[] tasks;
         CancelReason r;
         Budget b;
+        var now = Runtime.Now;
+        bool armTimer = false;
+        TimeSpan cleanupDeadline;
         lock (this)
         {
             if (_state == RegionState.Closed) return;
@@ -176,61 +190,132 @@ internal sealed class RegionCore
             _cancelBudget = _cancelBudget.Meet(cleanupBudget);
             if (_state is RegionState.Open or RegionState.Closing) _state = RegionState.Draining;
             if (_state == RegionState.Finalizing) return; // finalizers always run; they are not cancelled
-            var list = new List<TaskCore>(_live);
-            for (var t = _head; t is not null; t = t.RegionNext) list.Add(t);
-            tasks = list.ToArray();
+            tasks = SnapshotLocked();
             r = _reason!;
-            b = _cancelBudget;
+            // One cleanup deadline for the whole region, watched by one region timer instead of one per task.
+            b = _cancelBudget.Meet(Budget.FromTimeout(Runtime.Options.CleanupAllowanceFor(r.Kind))).Resolve(now);
+            cleanupDeadline = b.Deadline!.Value;
+            if (cleanupDeadline < _cleanupDeadline)
+            {
+                _cleanupDeadline = cleanupDeadline;
+                armTimer = true;
+            }
+        }
+        if (armTimer)
+        {
+            var timer = Runtime.AddTimer(cleanupDeadline, static s => ((RegionCore)s!).OnCleanupDeadline(), this);
+            TimerEntry? old;
+            lock (this)
+            {
+                old = _cleanupTimer;
+                _cleanupTimer = timer;
+            }
+            old?.Cancel();
         }
         Runtime.Observer?.OnRegionState(this, RegionState.Draining);
         // Oldest first: the list is newest-first.
-        for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b);
+        for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b, _cleanupDeadline);
+    }
+
+    private TimeSpan _cleanupDeadline = TimeSpan.MaxValue;
+    private TimerEntry? _cleanupTimer;
+
+    private void OnCleanupDeadline()
+    {
+        TaskCore[] tasks;
+        lock (this) tasks = SnapshotLocked();
+        foreach (var t in tasks) t.OnCleanupDeadline();
+    }
+
+    /// <summary>The live tasks, oldest last. Caller holds the lock.</summary>
+    private TaskCore[] SnapshotLocked()
+    {
+        var list = new List<TaskCore>(Volatile.Read(ref _live));
+        for (var t = _head; t is not null; t = t.RegionNext)
+        {
+            if (!t.IsDone) list.Add(t);
+        }
+        return list.ToArray();
+    }
+
+    private void PruneLocked()
+    {
+        TaskCore? prev = null;
+        for (var t = _head; t is not null;)
+        {
+            var next = t.RegionNext;
+            if (t.IsDone)
+            {
+                if (prev is null) _head = next;
+                else prev.RegionNext = next;
+                t.RegionNext = null;
+                _listCount--;
+            }
+            else
+            {
+                prev = t;
+            }
+            t = next;
+        }
     }
 
     // ---------------------------------------------------------------- completion
 
     internal void OnTaskCompleted(TaskCore task, Outcome<Unit> outcome)
     {
-        bool failFast = false, finalize = false, finish = false;
-        lock (this)
+        bool isMain = ReferenceEquals(task, _main);
+        bool failFast = false;
+        if (isMain || outcome.Kind is OutcomeKind.Err or OutcomeKind.Panicked)
         {
-            // unlink
-            if (task.RegionPrev is not null) task.RegionPrev.RegionNext = task.RegionNext;
-            else _head = task.RegionNext;
-            if (task.RegionNext is not null) task.RegionNext.RegionPrev = task.RegionPrev;
-            task.RegionPrev = task.RegionNext = null;
-            _live--;
-
-            // What a task's outcome adds to the region's:
-            //  - Err and Panicked always count (a failure is never hidden);
-            //  - a Cancelled task counts only if it is the body: a task cancelled through its handle, a race
-            //    or its own budget was cancelled on purpose by someone who can see its outcome, and the
-            //    region's own cancel (if any) is joined when it closes;
-            //  - a task this region itself cancelled for fail-fast is a consequence, not a cause.
-            bool consequence = outcome.CancelReason is { Kind: CancelKind.FailFast } cr && cr.OriginRegion == Id;
-            if (!consequence && (outcome.Kind != OutcomeKind.Cancelled || ReferenceEquals(task, _main)))
-                _aggregate = Outcome<Unit>.Join(_aggregate, outcome);
-
-            if (ReferenceEquals(task, _main))
+            lock (this)
             {
-                _mainDone = true;
-                if (_state == RegionState.Open) _state = RegionState.Closing;
-            }
-            if (Options.Policy == RegionPolicy.FailFast && outcome.Kind is OutcomeKind.Err or OutcomeKind.Panicked
-                && !_failFastFired && _state is not (RegionState.Finalizing or RegionState.Closed) && !task.IsInternal)
-            {
-                _failFastFired = true;
-                failFast = true;
-            }
-            if (_live == 0 && (_main is null || _mainDone))
-            {
-                if (_state is RegionState.Open or RegionState.Closing or RegionState.Draining) finalize = true;
-                else if (_state == RegionState.Finalizing) finish = true;
+                // What a task's outcome adds to the region's:
+                //  - Err and Panicked always count (a failure is never hidden);
+                //  - a Cancelled task counts only if it is the body: a task cancelled through its handle, a race
+                //    or its own budget was cancelled on purpose by someone who can see its outcome, and the
+                //    region's own cancel (if any) is joined when it closes;
+                //  - a task this region itself cancelled for fail-fast is a consequence, not a cause.
+                // (An Ok or a non-body Cancelled outcome changes nothing, so it takes no lock.)
+                bool consequence = outcome.CancelReason is { Kind: CancelKind.FailFast } cr && cr.OriginRegion == Id;
+                if (!consequence && (outcome.Kind != OutcomeKind.Cancelled || isMain))
+                    _aggregate = Outcome<Unit>.Join(_aggregate, outcome);
+                if (isMain)
+                {
+                    _mainDone = true;
+                    if (_state == RegionState.Open) _state = RegionState.Closing;
+                }
+                if (Options.Policy == RegionPolicy.FailFast && outcome.Kind is OutcomeKind.Err or OutcomeKind.Panicked
+                    && !_failFastFired && _state is not (RegionState.Finalizing or RegionState.Closed) && !task.IsInternal)
+                {
+                    _failFastFired = true;
+                    failFast = true;
+                }
             }
         }
-        if (failFast && !finalize)
+        if (failFast)
         {
             RequestCancel(new CancelReason(CancelKind.FailFast, $"task '{task.Name}' ended {outcome.Kind}", Runtime.Now, Id, task.Id), Budget.Unlimited);
+        }
+        if (Interlocked.Decrement(ref _live) == 0) TryQuiesce();
+    }
+
+    /// <summary>No task is live: start finalizing (or, after the finalizers, finish). Decided once, under the lock.</summary>
+    private void TryQuiesce()
+    {
+        bool finalize = false, finish = false;
+        lock (this)
+        {
+            if (Volatile.Read(ref _live) != 0 || (_main is not null && !_mainDone)) return;
+            if (_state is RegionState.Open or RegionState.Closing or RegionState.Draining)
+            {
+                _state = RegionState.Finalizing;
+                finalize = true;
+            }
+            else if (_state == RegionState.Finalizing && !_finishing)
+            {
+                _finishing = true;
+                finish = true;
+            }
         }
         if (finalize) BeginFinalize();
         if (finish) Finish();
@@ -241,9 +326,9 @@ internal sealed class RegionCore
         List<object>? fins;
         lock (this)
         {
-            _state = RegionState.Finalizing;
             fins = _finalizers;
             _finalizers = null;
+            if (fins is null || fins.Count == 0) _finishing = true;
         }
         Runtime.Observer?.OnRegionState(this, RegionState.Finalizing);
         if (fins is null || fins.Count == 0)
@@ -319,6 +404,8 @@ internal sealed class RegionCore
             _closeWaiters = null;
             timer = _deadlineTimer;
             _deadlineTimer = null;
+            _cleanupTimer?.Cancel();
+            _cleanupTimer = null;
         }
         timer?.Cancel();
         Runtime.Diagnostics.OnSpawned(Interlocked.Exchange(ref _spawned, 0));

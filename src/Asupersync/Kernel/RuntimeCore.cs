@@ -60,6 +60,8 @@ internal sealed class RuntimeCore
     internal TimerEntry AddTimer(TimeSpan due, Action<object?> callback, object? state)
     {
         var e = Timers.Add(due, callback, state, out bool earliest);
+        // Lab: timers with the same due time fire in registration order, so adding one is a dependency.
+        Observer?.OnAccess(due.Ticks, "timer");
         if (earliest) Driver.TimerAdded(due);
         return e;
     }

@@ -33,8 +33,12 @@ internal abstract class TaskCore : SynchronizationContext
     /// <summary>The task's primary Cx, created on first use (a queued task that never starts never needs one).</summary>
     internal Cx Cx => _cx ??= new Cx(this, _caps);
 
-    // Intrusive list of the region's live tasks (guarded by the region's lock).
-    internal TaskCore? RegionPrev, RegionNext;
+    // The region's task list (guarded by the region's lock; see RegionCore).
+    internal TaskCore? RegionNext;
+    private volatile bool _done;
+
+    /// <summary>True once the task completed (a lock-free read for the region's lazy list).</summary>
+    internal bool IsDone => _done;
 
     // Hot state: what every task touches. Everything else lives in _cold, allocated on first need, so that a
     // trivial task costs one small object.
@@ -252,7 +256,11 @@ internal abstract class TaskCore : SynchronizationContext
     /// Request: strengthen the reason, tighten the cleanup budget, interrupt a cancel-safe wait, fire the token
     /// bridge and propagate ParentCancelled to the regions this task owns. A second request can only tighten.
     /// </summary>
-    internal void RequestCancel(CancelReason reason, Budget cleanupBudget)
+    /// <param name="reason">Why.</param>
+    /// <param name="cleanupBudget">The cleanup budget, met with the reason's allowance.</param>
+    /// <param name="coveredUntil">A cleanup deadline that a caller's own timer already watches (a region cancelling
+    /// all its tasks arms one timer, not one per task); no task timer is armed for a deadline at or after it.</param>
+    internal void RequestCancel(CancelReason reason, Budget cleanupBudget, TimeSpan? coveredUntil = null)
     {
         var now = Runtime.Now;
         reason = reason.WithOrigin(now, Region.Id, Id);
@@ -273,7 +281,7 @@ internal abstract class TaskCore : SynchronizationContext
             if (b.Deadline!.Value < c.CleanupDeadline)
             {
                 c.CleanupDeadline = b.Deadline.Value;
-                armCleanup = true;
+                armCleanup = coveredUntil is not { } cov || b.Deadline.Value < cov;
             }
             if (b.PollQuota is { } pq)
             {
@@ -376,14 +384,15 @@ internal abstract class TaskCore : SynchronizationContext
         RequestCancel(new CancelReason(DeadlineKind, DeadlineKind == CancelKind.Timeout ? "timed out" : "deadline passed", d, Region.Id, Id), Asupersync.Budget.Unlimited);
     }
 
-    private void OnCleanupDeadline()
+    /// <summary>The cleanup deadline may have passed: if it did, the budget is exhausted (called by the task's or its region's timer).</summary>
+    internal void OnCleanupDeadline()
     {
         IInterruptible? interrupt = null;
         bool report;
         bool acknowledged;
         lock (this)
         {
-            if (_state == TaskState.Completed) return;
+            if (_state == TaskState.Completed || _cold is not { } cc || cc.CleanupDeadline > Runtime.Now) return;
             var c = C;
             c.CleanupExhausted = true;
             report = !c.OverrunReported;
@@ -446,6 +455,12 @@ internal abstract class TaskCore : SynchronizationContext
             _wait = wait;
             return true;
         }
+    }
+
+    /// <summary>True while the task is parked in a cancel-safe wait it has registered (tests use it to land a cancel inside the wait).</summary>
+    internal bool HasRegisteredWait
+    {
+        get { lock (this) return _wait is not null; }
     }
 
     internal void ClearWait(IInterruptible wait)
@@ -601,15 +616,44 @@ internal abstract class TaskCore : SynchronizationContext
         return result;
     }
 
-    /// <summary>True when the task must wait for regions it opened but did not await.</summary>
-    protected bool MustAwaitOwnedRegions()
+    /// <summary>Whether the end of the body needs <see cref="SettleAtEnd"/> (a cancel, obligations, stray panics…).</summary>
+    protected bool NeedsSettle => Volatile.Read(ref _reason) is not null || Volatile.Read(ref _cold) is not null;
+
+    /// <summary>
+    /// With the lock held: the final transition to Completed, unless regions this task opened are still open
+    /// (then it records that it waits for them and returns false). Hands back what to release outside the lock.
+    /// </summary>
+    protected bool TryMarkCompletedLocked(object pendingOutcome, out TimerEntry? t1, out TimerEntry? t2, out CancellationTokenSource? cts)
     {
-        lock (this)
+        var c = _cold;
+        t1 = t2 = null;
+        cts = null;
+        if (c is { OpenOwned: > 0 })
         {
-            if (_cold is not { OpenOwned: > 0 } c) return false;
             c.AwaitingOwned = true;
-            return true;
+            c.PendingOutcome = pendingOutcome;
+            return false;
         }
+        _state = TaskState.Completed;
+        _done = true;
+        _wait = null;
+        if (c is not null)
+        {
+            t1 = c.DeadlineTimer;
+            t2 = c.CleanupTimer;
+            cts = c.Cts;
+            c.DeadlineTimer = c.CleanupTimer = null;
+            c.Held = null;
+            c.OwnedRegions = null;
+        }
+        return true;
+    }
+
+    protected static void ReleaseAfterCompleted(TimerEntry? t1, TimerEntry? t2, CancellationTokenSource? cts)
+    {
+        t1?.Cancel();
+        t2?.Cancel();
+        cts?.Dispose();
     }
 
     protected abstract void CompleteAfterOwnedRegions();
@@ -617,32 +661,6 @@ internal abstract class TaskCore : SynchronizationContext
     protected object? PendingOutcome
     {
         get { lock (this) return _cold?.PendingOutcome; }
-        set { lock (this) C.PendingOutcome = value; }
-    }
-
-    /// <summary>Final transition to Completed; releases timers and the token source.</summary>
-    protected void MarkCompleted()
-    {
-        TimerEntry? t1, t2;
-        CancellationTokenSource? cts;
-        lock (this)
-        {
-            _state = TaskState.Completed;
-            var c = _cold;
-            t1 = c?.DeadlineTimer;
-            t2 = c?.CleanupTimer;
-            cts = c?.Cts;
-            if (c is not null)
-            {
-                c.DeadlineTimer = c.CleanupTimer = null;
-                c.Held = null;
-                c.OwnedRegions = null;
-            }
-            _wait = null;
-        }
-        t1?.Cancel();
-        t2?.Cancel();
-        cts?.Dispose();
     }
 
     /// <summary>Classifies an exception that escaped the body.</summary>
@@ -662,13 +680,17 @@ internal abstract class TaskCore : SynchronizationContext
     }
 
     /// <summary>Unwraps the exception of a faulted or cancelled task.</summary>
-    protected static Exception ExceptionOf(Task t)
+    protected Exception ExceptionOf(Task t)
     {
         if (t.IsFaulted)
         {
             var agg = t.Exception!;
             return agg.InnerExceptions.Count == 1 ? agg.InnerExceptions[0] : agg;
         }
+        // A cancelled body of a cancelled task ends Cancelled with the task's reason whatever the exception
+        // says (the outcome is joined with it anyway), so skip rethrowing just to read it: throwing is the
+        // most expensive part of cancelling many tasks.
+        if (Reason is { } r) return new CancelledException(r);
         try
         {
             t.GetAwaiter().GetResult();

@@ -46,9 +46,12 @@ internal sealed class TaskCore<T> : TaskCore
         else
         {
             _body = t;
-            // ConfigureAwait(false): completion bookkeeping runs wherever the body finished (normally inside
-            // one of this task's steps) instead of being posted back as another step.
-            t.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(OnBodyDone);
+            // Completion bookkeeping runs wherever the body finished (normally inside one of this task's steps)
+            // instead of being posted back as another step. Not ConfigureAwait(false).UnsafeOnCompleted: .NET
+            // refuses to inline such a continuation while a non-default SynchronizationContext (this task) is
+            // installed on the completing thread and sends it to the thread pool; an ExecuteSynchronously
+            // continuation on the default scheduler is inlined.
+            t.ContinueWith(static (_, s) => ((TaskCore<T>)s!).OnBodyDone(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
@@ -71,12 +74,11 @@ internal sealed class TaskCore<T> : TaskCore
 
     private void Finish(Outcome<T> body)
     {
-        var settled = SettleAtEnd(body.WithoutValue());
-        var final = settled.Kind == OutcomeKind.Ok ? body : FromNonOk(settled);
-        if (MustAwaitOwnedRegions())
+        var final = body;
+        if (NeedsSettle)
         {
-            PendingOutcome = final;
-            return;
+            var settled = SettleAtEnd(body.WithoutValue());
+            if (settled.Kind != OutcomeKind.Ok) final = FromNonOk(settled);
         }
         Complete(final);
     }
@@ -86,14 +88,17 @@ internal sealed class TaskCore<T> : TaskCore
     private void Complete(Outcome<T> final)
     {
         object? joiners;
+        Time.TimerEntry? t1, t2;
+        CancellationTokenSource? cts;
         lock (this)
         {
+            if (!TryMarkCompletedLocked(final, out t1, out t2, out cts)) return; // resumes when its regions closed
             _outcome = final;
             Volatile.Write(ref _completed, true);
             joiners = _joiners;
             _joiners = null;
         }
-        MarkCompleted();
+        ReleaseAfterCompleted(t1, t2, cts);
         Runtime.Observer?.OnTaskCompleted(this, final.WithoutValue());
         switch (joiners)
         {

@@ -179,7 +179,7 @@ internal sealed class BridgeOp<T> : WaitOp<T>
         if (task.IsCompleted) return new ValueTask<T>(ResultOf(task));
         var op = new BridgeOp<T>(waiter, task);
         waiter.Runtime.Observer?.OnWait(waiter, "bridge", 0);
-        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(op.OnTaskDone);
+        OnCompletedInline(task, op);
         op.Register();
         return op.AsValueTask();
     }
@@ -194,10 +194,17 @@ internal sealed class BridgeOp<T> : WaitOp<T>
         }
         var op = new BridgeOp<T>(waiter, task);
         waiter.Runtime.Observer?.OnWait(waiter, "bridge", 0);
-        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(op.OnTaskDone);
+        OnCompletedInline(task, op);
         op.Register();
         return op.AsUntypedValueTask();
     }
+
+    /// <summary>
+    /// Runs the completion on the thread that completed <paramref name="task"/> (inline, as documented): a
+    /// ConfigureAwait(false) awaiter would be sent to the thread pool while a task's context is installed.
+    /// </summary>
+    private static void OnCompletedInline(Task task, BridgeOp<T> op) =>
+        task.ContinueWith(static (_, s) => ((BridgeOp<T>)s!).OnTaskDone(), op, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private void OnTaskDone()
     {

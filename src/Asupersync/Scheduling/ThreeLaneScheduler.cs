@@ -30,11 +30,12 @@ internal sealed class ThreeLaneScheduler : Driver
     private readonly Worker[] _workers;
     private readonly ConcurrentQueue<TaskCore> _injector = new();
     private readonly object _laneGate = new();
-    private readonly PriorityQueue<TaskCore, (int, long)> _cancelLane = new();
+    private readonly ConcurrentQueue<TaskCore>[] _cancelLanes = [new(), new(), new(), new(), new(), new()]; // by tier
+    private int _cancelCount;
     private readonly PriorityQueue<TaskCore, (TimeSpan, long)> _timedLane = new();
     private readonly PriorityQueue<TaskCore, (int, long)> _priorityLane = new();
     private long _laneSeq;
-    private int _sharedCount; // tasks in the three shared heaps
+    private int _sharedCount; // tasks in the timed and priority heaps
     private readonly SemaphoreSlim _parking = new(0);
     private int _sleepers;
     private volatile bool _stopping;
@@ -100,17 +101,20 @@ internal sealed class ThreeLaneScheduler : Driver
             if (w is not null && ReferenceEquals(w.Owner, this)) w.Local.Enqueue(task);
             else _injector.Enqueue(task);
         }
+        else if (lane == Lane.Cancel)
+        {
+            // One lock-free FIFO per severity tier: harsher reasons first, no shared lock when a whole region
+            // of tasks is cancelled at once.
+            _cancelLanes[Math.Clamp(task.CancelTier, 0, 5)].Enqueue(task);
+            Interlocked.Increment(ref _cancelCount);
+        }
         else
         {
             lock (_laneGate)
             {
                 long seq = ++_laneSeq;
-                switch (lane)
-                {
-                    case Lane.Cancel: _cancelLane.Enqueue(task, (-task.CancelTier, seq)); break;
-                    case Lane.Timed: _timedLane.Enqueue(task, (task.Deadline!.Value, seq)); break;
-                    default: _priorityLane.Enqueue(task, (-task.Priority, seq)); break;
-                }
+                if (lane == Lane.Timed) _timedLane.Enqueue(task, (task.Deadline!.Value, seq));
+                else _priorityLane.Enqueue(task, (-task.Priority, seq));
                 _sharedCount++;
             }
         }
@@ -128,20 +132,24 @@ internal sealed class ThreeLaneScheduler : Driver
 
     private TaskCore? TakeShared(ref int streak)
     {
-        if (Volatile.Read(ref _sharedCount) == 0)
+        if (Volatile.Read(ref _cancelCount) > 0 && streak < _streakLimit)
         {
-            streak = 0;
-            return null;
+            for (int tier = 5; tier >= 0; tier--)
+            {
+                if (_cancelLanes[tier].TryDequeue(out var c))
+                {
+                    Interlocked.Decrement(ref _cancelCount);
+                    streak++;
+                    return c;
+                }
+            }
         }
+        // Streak used up (or no cancel work): serve the other lanes once — the timed and priority heaps
+        // here, else the caller's ready queues — before the cancel lane again.
+        streak = 0;
+        if (Volatile.Read(ref _sharedCount) == 0) return null;
         lock (_laneGate)
         {
-            if (_cancelLane.Count > 0 && (streak < _streakLimit || (_timedLane.Count == 0 && _priorityLane.Count == 0)))
-            {
-                streak++;
-                _sharedCount--;
-                return _cancelLane.Dequeue();
-            }
-            streak = 0;
             if (_timedLane.Count > 0)
             {
                 _sharedCount--;
@@ -158,23 +166,25 @@ internal sealed class ThreeLaneScheduler : Driver
 
     private bool HasWork()
     {
-        if (Volatile.Read(ref _sharedCount) > 0 || !_injector.IsEmpty) return true;
+        if (Volatile.Read(ref _sharedCount) > 0 || Volatile.Read(ref _cancelCount) > 0 || !_injector.IsEmpty) return true;
         foreach (var w in _workers) if (!w.Local.IsEmpty) return true;
         return false;
     }
 
     internal override void TimerAdded(TimeSpan due)
     {
+        // _armedFor and the ITimer are updated together under the lock: two threads arming different due
+        // times must not leave the timer armed for the later one while _armedFor records the earlier.
         lock (_timerGate)
         {
             if (due >= _armedFor) return;
-            _armedFor = due;
+            ArmLocked(due);
         }
-        Arm(due);
     }
 
-    private void Arm(TimeSpan due)
+    private void ArmLocked(TimeSpan due)
     {
+        _armedFor = due;
         var delay = due - Now;
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
         try { _timer?.Change(delay, Timeout.InfiniteTimeSpan); }
@@ -191,10 +201,8 @@ internal sealed class ThreeLaneScheduler : Driver
         {
             lock (_timerGate)
             {
-                if (n >= _armedFor) return;
-                _armedFor = n;
+                if (n < _armedFor) ArmLocked(n);
             }
-            Arm(n);
         }
     }
 
@@ -229,7 +237,7 @@ internal sealed class ThreeLaneScheduler : Driver
             var o = Owner;
             while (!o._stopping)
             {
-                var task = o.TakeShared(ref streak) ?? TakeReady();
+                var task = o.TakeShared(ref streak) ?? TakeReady() ?? o.TakeShared(ref streak);
                 if (task is not null)
                 {
                     task.RunStep();

@@ -69,6 +69,16 @@ internal sealed class TimerQueue
         }
     }
 
+    /// <summary>The earliest live timer, if any (the Lab uses its identity to see which steps change what fires next).</summary>
+    internal TimerEntry? PeekLive()
+    {
+        lock (_gate)
+        {
+            PruneCancelledLocked();
+            return _heap.TryPeek(out var e, out _) ? e : null;
+        }
+    }
+
     /// <summary>Fires every live timer whose due time is at or before <paramref name="now"/>. Returns how many fired.</summary>
     internal int FireDue(TimeSpan now)
     {

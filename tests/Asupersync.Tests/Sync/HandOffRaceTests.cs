@@ -32,6 +32,7 @@ public class HandOffRaceTests
         await Rt.Until(cx, () => m.WaitingCount == 1);
         var second = cx.Spawn("second", async cx => { using (await m.LockAsync(cx)) secondGot = true; });
         await Rt.Until(cx, () => m.WaitingCount == 2);
+        await Rt.UntilParked(cx, first);
         ReleaseWhileCancelling(g.Dispose, t => t.Id == first.Id, _ => first.Cancel());
         Assert.True((await first.JoinAsync(cx)).IsCancelled);
         Assert.True((await second.JoinAsync(cx)).IsOk);
@@ -47,6 +48,7 @@ public class HandOffRaceTests
         var g = await m.LockAsync(cx);
         var first = cx.Spawn("first", async cx => { using (await m.LockAsync(cx)) { } });
         await Rt.Until(cx, () => m.WaitingCount == 1);
+        await Rt.UntilParked(cx, first);
         ReleaseWhileCancelling(g.Dispose, t => t.Id == first.Id, _ => first.Cancel());
         Assert.True((await first.JoinAsync(cx)).IsCancelled);
         Assert.False(m.IsLocked);
@@ -60,6 +62,7 @@ public class HandOffRaceTests
         var (tx, rx) = Mpsc.Bounded<int>(2);
         var r = cx.Spawn("receiver", async cx => await rx.ReceiveAsync(cx));
         await Rt.Until(cx, () => rx.Core.Waiting.Receivers == 1);
+        await Rt.UntilParked(cx, r);
         ReleaseWhileCancelling(() => Assert.True(tx.TrySend(1)), t => t.Id == r.Id, _ => r.Cancel());
         Assert.True((await r.JoinAsync(cx)).IsCancelled);
         Assert.True(tx.TrySend(2));
@@ -77,6 +80,7 @@ public class HandOffRaceTests
         await Rt.Until(cx, () => tx.Core.Waiting.Senders == 1);
         var s2 = cx.Spawn("s2", async cx => await tx.SendAsync(cx, 2));
         await Rt.Until(cx, () => tx.Core.Waiting.Senders == 2);
+        await Rt.UntilParked(cx, s1);
         ReleaseWhileCancelling(() => Assert.True(rx.TryReceive(out _)), t => t.Id == s1.Id, _ => s1.Cancel());
         Assert.True((await s1.JoinAsync(cx)).IsCancelled);
         Assert.True((await s2.JoinAsync(cx)).IsOk);
@@ -93,6 +97,7 @@ public class HandOffRaceTests
         await Rt.Until(cx, () => sem.WaitingCount == 1);
         var a2 = cx.Spawn("a2", async cx => { using (await sem.AcquireAsync(cx)) { } });
         await Rt.Until(cx, () => sem.WaitingCount == 2);
+        await Rt.UntilParked(cx, a1);
         ReleaseWhileCancelling(p.Release, t => t.Id == a1.Id, _ => a1.Cancel());
         Assert.True((await a1.JoinAsync(cx)).IsCancelled);
         Assert.True((await a2.JoinAsync(cx)).IsOk);
@@ -105,6 +110,7 @@ public class HandOffRaceTests
         var (tx, rx) = Oneshot.Create<int>();
         var r = cx.Spawn("r", async cx => await rx.ReceiveAsync(cx));
         await Rt.Until(cx, () => rx.Core.WaitingReceivers == 1);
+        await Rt.UntilParked(cx, r);
         ReleaseWhileCancelling(() => Assert.True(tx.TrySend(4)), t => t.Id == r.Id, _ => r.Cancel());
         Assert.True((await r.JoinAsync(cx)).IsCancelled);
         Assert.True(rx.HasValue);

@@ -75,6 +75,7 @@ public class ObserverAndMoreHandOffTests
         await Rt.Until(cx, () => rw.WaitingCount == 1);
         var reader = cx.Spawn("reader", async cx => { using (await rw.ReadAsync(cx)) { } });
         await Rt.Until(cx, () => rw.WaitingCount == 2);
+        await Rt.UntilParked(cx, writer);
         CancelDuringHandOff(r.Dispose, writer.Id, writer);
         Assert.True((await writer.JoinAsync(cx)).IsCancelled);
         Assert.True((await reader.JoinAsync(cx)).IsOk);
@@ -90,6 +91,7 @@ public class ObserverAndMoreHandOffTests
         await Rt.Until(cx, () => n.WaitingCount == 1);
         var b = cx.Spawn("b", async cx => await n.WaitAsync(cx));
         await Rt.Until(cx, () => n.WaitingCount == 2);
+        await Rt.UntilParked(cx, a);
         CancelDuringHandOff(n.NotifyOne, a.Id, a);
         Assert.True((await a.JoinAsync(cx)).IsCancelled);
         Assert.True((await b.JoinAsync(cx)).IsOk); // the wake-up was not lost

@@ -35,6 +35,13 @@ internal static class Rt
         }
     }
 
+    /// <summary>
+    /// Waits until the task has registered its wait with the cancel protocol. A primitive queues a wait before the
+    /// wait registers, so between the two a cancel is only seen at registration and a concurrent grant can win:
+    /// correct either way, but a test that needs the cancel to win must wait for this.
+    /// </summary>
+    public static Task UntilParked<T>(Cx cx, TaskHandle<T> handle) => Until(cx, () => handle.Core.HasRegisteredWait);
+
     /// <summary>A task body that waits until cancelled.</summary>
     public static async Task Forever(Cx cx) => await cx.SleepAsync(TimeSpan.FromHours(1));
 }

@@ -1,0 +1,107 @@
+using Asupersync.Lab.Exploration;
+
+namespace Asupersync.Lab;
+
+/// <summary>
+/// Entry points of the Lab: run a program under a seed, replay a trace, explore schedules. The program is an
+/// ordinary root body; the Lab runs it on the production kernel with a deterministic driver.
+/// </summary>
+/// <example>
+/// <code>
+/// var result = LabRuntime.Run(42, async cx =&gt;
+/// {
+///     var a = cx.Spawn("a", async cx =&gt; { await cx.SleepAsync(TimeSpan.FromSeconds(5)); });
+///     await a.JoinAsync(cx);
+/// });
+/// Assert.True(result.Passed, result.Describe());   // 5 virtual seconds, no real waiting
+/// </code>
+/// </example>
+public static class LabRuntime
+{
+    /// <summary>Runs <paramref name="program"/> once, every scheduling choice drawn from <paramref name="seed"/>.</summary>
+    /// <param name="seed">The seed (any value; nearby seeds give unrelated schedules).</param>
+    /// <param name="program">The root body.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <returns>The outcome, trace and oracle findings.</returns>
+    public static LabRunResult Run(ulong seed, Func<Cx, Task> program, LabOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        return Execute(seed, program, options ?? LabOptions.Default, new RandomScheduler(seed), "random");
+    }
+
+    /// <summary>
+    /// Replays a recorded run: the same seed, the same decisions. A replay whose decisions or events differ from
+    /// the trace reports a <see cref="LabOracles.Determinism"/> failure naming the first differing step.
+    /// </summary>
+    /// <param name="trace">The trace.</param>
+    /// <param name="program">The same program that produced it.</param>
+    /// <param name="options">Settings (step bound and chaos are taken from the trace).</param>
+    /// <returns>The replayed run.</returns>
+    public static LabRunResult Replay(LabTrace trace, Func<Cx, Task> program, LabOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        ArgumentNullException.ThrowIfNull(program);
+        var o = (options ?? LabOptions.Default) with { MaxSteps = trace.MaxSteps, Chaos = trace.Chaos, RecordEvents = true, ProgramName = trace.ProgramName };
+        var scheduler = new ReplayScheduler(trace.Decisions);
+        var run = new LabRun(trace.Seed, o, scheduler);
+        run.Execute(program);
+        if (scheduler.Divergence is not null) run.Fail(LabOracles.Determinism, scheduler.Divergence, []);
+        else if (run.Decisions.Count != trace.Decisions.Count)
+            run.Fail(LabOracles.Determinism, $"replay diverged: the trace has {trace.Decisions.Count} steps, the replay took {run.Decisions.Count}", []);
+        else if (trace.Events.Count > 0)
+        {
+            int n = Math.Min(trace.Events.Count, run.Events.Count);
+            int at = -1;
+            for (int i = 0; i < n && at < 0; i++)
+            {
+                // Failure events depend on the oracles, not on the schedule: compare the kernel's events only.
+                if (trace.Events[i] != run.Events[i]) at = i;
+            }
+            if (at < 0 && trace.Events.Count != run.Events.Count) at = n;
+            if (at >= 0)
+            {
+                var expected = at < trace.Events.Count ? trace.Events[at].ToString() : "(end of trace)";
+                var actual = at < run.Events.Count ? run.Events[at].ToString() : "(end of run)";
+                run.Fail(LabOracles.Determinism, $"replay diverged from the trace at event {at}: expected {expected}, got {actual}", []);
+            }
+        }
+        return Finish(run, trace.Seed, "replay");
+    }
+
+    /// <summary>Loads a trace file (checking its integrity hash) and replays it.</summary>
+    /// <param name="tracePath">A file written by <see cref="LabTrace.Save"/>.</param>
+    /// <param name="program">The same program that produced it.</param>
+    /// <param name="options">Settings.</param>
+    /// <returns>The replayed run.</returns>
+    public static LabRunResult Replay(string tracePath, Func<Cx, Task> program, LabOptions? options = null) =>
+        Replay(LabTrace.Load(tracePath), program, options);
+
+    /// <summary>
+    /// Explores schedules of <paramref name="program"/> with a strategy (random walk, PCT, DPOR, exhaustive)
+    /// within bounds, counting distinct Mazurkiewicz classes and stopping at the first failing run by default.
+    /// </summary>
+    /// <param name="program">The root body; it must be deterministic apart from the Lab's choices.</param>
+    /// <param name="options">Strategy and bounds; null for DPOR with default bounds.</param>
+    /// <returns>What was explored and the first failing run, if any.</returns>
+    public static ExploreResult Explore(Func<Cx, Task> program, ExploreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        return Explorer.Run(program, options ?? new ExploreOptions());
+    }
+
+    internal static LabRunResult Execute(ulong seed, Func<Cx, Task> program, LabOptions options, ILabScheduler scheduler, string strategy)
+    {
+        var run = new LabRun(seed, options, scheduler);
+        run.Execute(program);
+        return Finish(run, seed, strategy);
+    }
+
+    internal static LabRunResult Finish(LabRun run, ulong seed, string strategy)
+    {
+        var o = run.Options;
+        var trace = new LabTrace(seed, strategy, o.ProgramName, o.MaxSteps, o.Chaos, run.Decisions.ToArray(), run.Events.ToArray(), run.Names(), run.Failures.ToArray());
+        var result = new LabRunResult(seed, run.Outcome, trace, run.StepCount, run.Now);
+        if (!result.Passed && o.TraceDirectory is not null) result.SaveTrace(o.TraceDirectory);
+        return result;
+    }
+}
