@@ -14,6 +14,7 @@ internal sealed class BranchSet<T>
 {
     private readonly MpscCore<int> _ended = new(int.MaxValue);
     private readonly bool[] _settled;
+    private long _id;
 
     internal BranchSet(Cx rcx, string name, IReadOnlyList<Func<Cx, Task<T>>> branches)
     {
@@ -71,6 +72,8 @@ internal sealed class BranchSet<T>
             _settled[i] = true;
             if (o.IsPanicked || (o.IsCancelled && o.CancelReason!.Tier > reason.Tier)) acc = Outcome<Unit>.Join(acc, o.WithoutValue());
         }
+        foreach (var h in Handles)
+            Sync.PrimitiveSupport.Invariant(h.IsCompleted, ref _id, "LoserDrain", $"branch '{h.Name}' still running after the combinator drained its losers");
         return acc;
     }
 }

@@ -94,8 +94,7 @@ public sealed class Barrier : IWaitOwner<bool>
         }
     }
 
-    [Conditional("DEBUG")]
-    private void AssertInvariants() => Debug.Assert(_waiters.Count < _participants, "a full round is released at once");
+    private void AssertInvariants() => PrimitiveSupport.Invariant(_waiters.Count < _participants, ref _id, "LostWakeup", "a full round is released at once");
 }
 
 /// <summary>What <see cref="Barrier.WaitAsync"/> tells a participant.</summary>

@@ -144,10 +144,9 @@ public sealed class Mutex : IWaitOwner<MutexGuard>
         next?.Deliver();
     }
 
-    [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_held || _waiters.IsEmpty, "waiters queue only behind a held lock");
+        PrimitiveSupport.Invariant(_held || _waiters.IsEmpty, ref _id, "LostWakeup", "waiters queue only behind a held lock");
     }
 }
 

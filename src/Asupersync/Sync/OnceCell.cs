@@ -156,6 +156,5 @@ public sealed class OnceCell<T> : IWaitOwner<bool>
         lock (_gate) _waiters.Remove(wait);
     }
 
-    [Conditional("DEBUG")]
-    private void AssertInvariants() => Debug.Assert(!(_set && _initializing) && (_initializing || _set || _waiters.IsEmpty), "waiters wait only on a running initialiser");
+    private void AssertInvariants() => PrimitiveSupport.Invariant(!(_set && _initializing) && (_initializing || _set || _waiters.IsEmpty), ref _id, "LostWakeup", "waiters wait only on a running initialiser");
 }
