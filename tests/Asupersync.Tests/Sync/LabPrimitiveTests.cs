@@ -151,4 +151,82 @@ public class LabPrimitiveTests
 
     [Fact]
     public void Timeout_CancelsAndAwaitsTheChild_Seeds() => LabTest.ForSeeds(100, TimeoutAwaitsChild);
+
+    private static async Task NotifyWithCancelledWaiter(Cx cx)
+    {
+        var n = new Notify();
+        bool flag = false;
+        var victim = cx.Spawn("victim", async cx => await n.WaitAsync(cx));
+        var consumer = cx.Spawn("consumer", async cx =>
+        {
+            while (!flag) await n.WaitAsync(cx); // check, then wait: must not miss the producer's NotifyOne
+        });
+        var producer = cx.Spawn("producer", async cx =>
+        {
+            await cx.YieldAsync();
+            flag = true;
+            n.NotifyOne();
+        });
+        await cx.YieldAsync();
+        victim.Cancel();
+        await producer.JoinAsync(cx);
+        await victim.JoinAsync(cx);
+        // The consumer may still need the notification the cancelled victim was handed: it must arrive.
+        n.NotifyOne();
+        Assert.True((await consumer.JoinAsync(cx)).IsOk);
+    }
+
+    [Fact]
+    public void Notify_CancelledWaiter_NoLostWakeup_Seeds() => LabTest.ForSeeds(150, NotifyWithCancelledWaiter);
+
+    private static async Task AckRedelivery(Cx cx)
+    {
+        var (tx, rx) = AckChannel.Create<int>(2);
+        await tx.SendAsync(cx, 1);
+        await tx.SendAsync(cx, 2);
+        tx.Dispose();
+        var processed = new List<int>();
+        var worker = cx.Spawn("worker", async cx =>
+        {
+            var d = await rx.ReceiveAsync(cx);
+            await cx.YieldAsync();
+            processed.Add(d.Value);
+            d.Ack();
+        });
+        await cx.YieldAsync();
+        worker.Cancel();
+        await worker.JoinAsync(cx);
+        await foreach (var d in rx.ReadAllAsync(cx))
+        {
+            processed.Add(d.Value);
+            d.Ack();
+        }
+        Assert.Equal([1, 2], processed.Order()); // every item processed exactly once
+    }
+
+    [Fact]
+    public void AckChannel_CancelledWorker_ItemRedeliveredExactlyOnce_Seeds() => LabTest.ForSeeds(150, AckRedelivery);
+
+    [Fact]
+    public void AckChannel_CancelledWorker_ItemRedeliveredExactlyOnce_Explored() => LabTest.Explore(AckRedelivery, Bounded);
+
+    private static async Task RwLockWriterCancelled(Cx cx)
+    {
+        var rw = new RwLock();
+        int readers = 0;
+        var r1 = cx.Spawn("r1", async cx => { using (await rw.ReadAsync(cx)) { readers++; await cx.YieldAsync(); } });
+        var w = cx.Spawn("w", async cx => { using (await rw.WriteAsync(cx)) { Assert.Equal(0, rw.ReaderCount); await cx.YieldAsync(); } });
+        var r2 = cx.Spawn("r2", async cx => { using (await rw.ReadAsync(cx)) { readers++; } });
+        await cx.YieldAsync();
+        w.Cancel();
+        await r1.JoinAsync(cx);
+        await w.JoinAsync(cx);
+        Assert.True((await r2.JoinAsync(cx)).IsOk); // a cancelled writer never strands the readers behind it
+        Assert.Equal(2, readers);
+        Assert.Equal(0, rw.WaitingCount);
+        Assert.False(rw.IsWriteLocked);
+    }
+
+    [Fact]
+    public void RwLock_CancelledWriter_NeverStrandsReaders_Explored() => LabTest.Explore(RwLockWriterCancelled, Bounded);
 }
