@@ -93,6 +93,12 @@ public sealed class HttpServer
             end = await new HttpServerConnection(this, stream).RunAsync(cx);
             return end;
         }
+        catch (Exception)
+        {
+            // Whatever a client did, one connection never fails its region (which, fail-fast, would take every
+            // sibling connection down with it): the connection is aborted and counted, and that is all.
+            return HttpConnectionEnd.Aborted;
+        }
         finally
         {
             lock (_live) _live.Remove(stream);
@@ -105,6 +111,21 @@ public sealed class HttpServer
     }
 
     internal void OnResponseWritten() => Interlocked.Increment(ref _requests);
+
+    private sealed record DateCache(long Second, string Text);
+
+    private DateCache _date = new(-1, ""); // replaced whole, so readers on other threads never see a torn pair
+
+    /// <summary>The IMF-fixdate of <paramref name="now"/> (runtime wall clock: virtual in the Lab), formatted once per second.</summary>
+    internal string DateHeader(DateTimeOffset now)
+    {
+        long second = now.ToUnixTimeSeconds();
+        var cached = Volatile.Read(ref _date);
+        if (cached.Second == second) return cached.Text;
+        var text = now.ToString("r", System.Globalization.CultureInfo.InvariantCulture);
+        Volatile.Write(ref _date, new DateCache(second, text));
+        return text;
+    }
 
     internal bool IsRunning => Phase == HttpServerPhase.Running;
 

@@ -82,6 +82,10 @@ internal sealed class HttpServerConnection
             {
                 return HttpConnectionEnd.Aborted;
             }
+            catch (Exception)
+            {
+                return await RejectAsync(cx, 400, "unparseable request", HttpConnectionEnd.Served);
+            }
 
             HttpResponse resp;
             bool failed = false;
@@ -115,7 +119,12 @@ internal sealed class HttpServerConnection
             bool keepAlive = req.KeepAlive && !failed && !cancelled && _server.IsRunning;
             try
             {
-                await WriteResponseAsync(cx, req, resp, keepAlive);
+                // Masked: a cancel that lands while the response goes out must not tear it. The kernel bounds
+                // the mask by the cancel's cleanup budget, so a peer that stops reading cannot hold us forever.
+                using (cx.Mask())
+                {
+                    await WriteResponseAsync(cx, req, resp, keepAlive);
+                }
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or TimeoutException)
             {
@@ -236,6 +245,7 @@ internal sealed class HttpServerConnection
         var sb = new StringBuilder(256);
         sb.Append("HTTP/1.1 ").Append(resp.Status.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(HttpSyntax.ReasonPhrase(resp.Status)).Append("\r\n");
         if (_o.ServerName is { } name) sb.Append("Server: ").Append(name).Append("\r\n");
+        if ((cx.Capabilities & Capabilities.Time) != 0) sb.Append("Date: ").Append(_server.DateHeader(cx.UtcNow)).Append("\r\n");
         foreach (var (k, v) in resp.Headers)
         {
             if (k.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || k.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
@@ -248,18 +258,19 @@ internal sealed class HttpServerConnection
         else if (req.Version == "HTTP/1.0") sb.Append("Connection: keep-alive\r\n");
         sb.Append("\r\n");
 
-        int headLen = Encoding.Latin1.GetByteCount(sb.ToString());
+        var headText = sb.ToString();
+        int headLen = headText.Length; // Latin-1: one byte per char
         int bodyLen = bodyless || stream ? 0 : resp.Body.Length;
         if (bodyLen <= 64 * 1024)
         {
             var buf = new byte[headLen + bodyLen];
-            Encoding.Latin1.GetBytes(sb.ToString(), buf);
+            Encoding.Latin1.GetBytes(headText, buf);
             if (bodyLen > 0) resp.Body.Span.CopyTo(buf.AsSpan(headLen));
             await _s.WriteAsync(cx, buf);
         }
         else
         {
-            await _s.WriteAsync(cx, Encoding.Latin1.GetBytes(sb.ToString()));
+            await _s.WriteAsync(cx, Encoding.Latin1.GetBytes(headText));
             await _s.WriteAsync(cx, resp.Body);
         }
         if (stream && !bodyless)

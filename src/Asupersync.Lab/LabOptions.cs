@@ -39,6 +39,13 @@ public sealed record LabOptions
     /// <summary>Where failing runs save their traces (default: <c>asupersync-lab</c> under the temp directory).</summary>
     public string? TraceDirectory { get; init; }
 
+    /// <summary>
+    /// Called once per run, before the root starts, with the runtime the Lab drives: the place to install
+    /// per-runtime services such as the virtual network (<c>rt =&gt; VirtualNetwork.Install(rt, options)</c>).
+    /// Do not start or dispose anything on it: the Lab owns the run.
+    /// </summary>
+    public Action<Runtime>? ConfigureRuntime { get; init; }
+
     /// <summary>A name for the program, written to traces and replay commands (default: none).</summary>
     public string? ProgramName { get; init; }
 }

@@ -51,6 +51,10 @@ internal sealed class LabRun : IRuntimeObserver
     private bool _inStep;
     private TaskCore? _stepTask;
 
+    // Keys touched since the last time jump, and whether the next clock step follows a jump (see RunStep).
+    private readonly HashSet<long> _epochKeys = new();
+    private bool _afterJump;
+
     private readonly Dictionary<long, LiveTask> _live = new();
     private readonly Dictionary<long, object> _objects = new();
     private readonly LabOracle[] _oracles;
@@ -112,6 +116,9 @@ internal sealed class LabRun : IRuntimeObserver
     /// <summary>True when the run hit <see cref="LabOptions.MaxSteps"/>.</summary>
     internal bool HitStepLimit { get; private set; }
 
+    /// <summary>Steps that disabled the clock (cancelled the only due timer); see <see cref="RunStep"/>.</summary>
+    internal List<int> ClockDisablingSteps { get; } = new();
+
     /// <summary>The process of step <paramref name="i"/>.</summary>
     internal long StepProcess(int i) => _decisions[i];
 
@@ -127,6 +134,7 @@ internal sealed class LabRun : IRuntimeObserver
 
     internal void Execute(Func<Cx, Task> body)
     {
+        _options.ConfigureRuntime?.Invoke(new Runtime(Core));
         Core.StartRoot<Unit>(_options.ProgramName ?? "root", body, RegionOptions.Default, (region, main) =>
         {
             _rootClosed = true;
@@ -150,7 +158,11 @@ internal sealed class LabRun : IRuntimeObserver
                 if (next is not null)
                 {
                     // Nothing can run before the next timer: jump there. The clock then becomes enabled.
-                    if (next.Due > _now) _now = next.Due;
+                    if (next.Due > _now)
+                    {
+                        _now = next.Due;
+                        _afterJump = true;
+                    }
                     Emit(new LabEvent(CurrentStep, LabEventKind.TimeAdvanced, 0, 0, _now.Ticks, -1, 0, _now, null));
                     continue;
                 }
@@ -210,6 +222,15 @@ internal sealed class LabRun : IRuntimeObserver
             _stepTask = null;
             Touch(Key(CatClock, 0));
             if (clockBefore is not null) Touch(Key(CatTimer, clockBefore.Due.Ticks));
+            if (_afterJump)
+            {
+                // Time jumped because every task was blocked: this clock step could only happen after every step
+                // since the previous jump. Enabling by "nothing else can run" is not an object access, so make it
+                // one: the step depends on every object touched in that epoch.
+                _afterJump = false;
+                foreach (var k in _epochKeys) Touch(k);
+                _epochKeys.Clear();
+            }
             Emit(new LabEvent(step, LabEventKind.TimerFired, 0, 0, clockBefore?.Due.Ticks ?? 0, -1, 0, _now, null));
             Core.Timers.FireOne(_now);
         }
@@ -222,14 +243,22 @@ internal sealed class LabRun : IRuntimeObserver
             if (_live.TryGetValue(task.Id, out var lt)) lt.Waiting = false;
             Emit(new LabEvent(step, LabEventKind.Step, task.Id, 0, 0, -1, 0, _now, task.Name));
             task.RunStep();
-            // A step that changes which timer fires next (adds an earlier one, cancels the next one) is
-            // dependent with the clock's steps, even if it touched no object the timer's callback touches.
+            // A step that enables or disables the clock, or changes which due timer it fires next (adds one due
+            // now, cancels the due one), is dependent with the clock's steps even if it touched no object the
+            // timer's callback touches. Timers not yet due do not count: the clock cannot fire them before a time
+            // jump, and the step after a jump depends on the whole epoch anyway. (Counting them would make the
+            // relation depend on the order of two steps that add or cancel far-away timers.)
             var clockAfter = Core.Timers.PeekLive();
-            if (!ReferenceEquals(clockBefore, clockAfter)) Touch(Key(CatClock, 0));
+            if (!ReferenceEquals(clockBefore, clockAfter) && (IsDue(clockBefore) || IsDue(clockAfter))) Touch(Key(CatClock, 0));
+            // Disabling: the clock was enabled and this step took that away (cancelled the due timer). The clock
+            // then never runs, so no race shows it; exploration must try the clock before this step explicitly.
+            if (IsDue(clockBefore) && !IsDue(clockAfter)) ClockDisablingSteps.Add(step);
         }
         _stepTask = null;
         _inStep = false;
     }
+
+    private bool IsDue(TimerEntry? timer) => timer is not null && timer.Due <= _now;
 
     private void ApplyChaos(ChaosOptions chaos)
     {
@@ -275,7 +304,13 @@ internal sealed class LabRun : IRuntimeObserver
         if (_inStep) Touch(Key(CatTask, task.Id));
     }
 
-    internal ulong NextEntropy() => _entropy.Next();
+    internal ulong NextEntropy()
+    {
+        // Every draw is an access to the one entropy stream, whoever draws (Cx.NextRandom, the virtual network…).
+        if (Foreign("a draw from the entropy stream")) return 0;
+        Touch(Key(CatEntropy, 0));
+        return _entropy.Next();
+    }
 
     // ------------------------------------------------------------------ observer
 
@@ -355,6 +390,7 @@ internal sealed class LabRun : IRuntimeObserver
                 "region" => Key(CatRegion, objectId),
                 _ => Key(CatOther, Fnv(what) ^ objectId),
             });
+            if (what is not ("join" or "region") && _seenPrimitives.Add(objectId)) Touch(Key(CatIds, 0));
         }
         Emit(new LabEvent(CurrentStep, LabEventKind.Wait, task.Id, objectId, 0, -1, 0, _now, what));
     }
@@ -412,6 +448,12 @@ internal sealed class LabRun : IRuntimeObserver
             case "timer":
                 Touch(Key(CatTimer, objectId));
                 return;
+            case "task":
+                Touch(Key(CatTask, objectId));
+                return;
+            case "region":
+                Touch(Key(CatRegion, objectId));
+                return;
             case "region.finalizer":
                 Touch(Key(CatRegion, objectId));
                 Emit(new LabEvent(CurrentStep, LabEventKind.FinalizerRegistered, _stepTask?.Id ?? 0, objectId, 0, -1, 0, _now, null));
@@ -429,8 +471,14 @@ internal sealed class LabRun : IRuntimeObserver
             Emit(new LabEvent(CurrentStep, LabEventKind.PrimitiveViolation, TaskCore.Current?.Id ?? 0, objectId, 0, -1, 0, _now, kind["oracle:".Length..]));
             return;
         }
+        // Primitives take their object id lazily from the runtime's id sequence on first use: a first sighting
+        // means this step allocated an id, which orders it with every other allocation (ids must not differ
+        // between equivalent runs).
+        if (objectId != 0 && _seenPrimitives.Add(objectId)) Touch(Key(CatIds, 0));
         Touch(Key(CatOther, Fnv(kind) ^ objectId));
     }
+
+    private readonly HashSet<long> _seenPrimitives = new();
 
     /// <summary>A user-marked access to a named shared variable (see <see cref="LabAccess"/>).</summary>
     internal void OnUserAccess(string name)
@@ -465,6 +513,7 @@ internal sealed class LabRun : IRuntimeObserver
             if (keys[i] == key) return;
         }
         keys.Add(key);
+        _epochKeys.Add(key);
     }
 
     private void Emit(in LabEvent e)

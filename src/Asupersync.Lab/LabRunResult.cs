@@ -61,7 +61,9 @@ public sealed class LabRunResult
     public string ReplayCommand =>
         TracePath is not null
             ? $"ASUPERSYNC_LAB_REPLAY='{TracePath}' dotnet test --filter \"FullyQualifiedName~{Trace.ProgramName ?? "<test>"}\"   (or: LabRuntime.Replay(\"{TracePath}\", program))"
-            : $"ASUPERSYNC_LAB_SEED={Seed} dotnet test --filter \"FullyQualifiedName~{Trace.ProgramName ?? "<test>"}\"   (or: LabRuntime.Run({Seed}UL, program))";
+            : Trace.Strategy == "random"
+                ? $"ASUPERSYNC_LAB_SEED={Seed} dotnet test --filter \"FullyQualifiedName~{Trace.ProgramName ?? "<test>"}\"   (or: LabRuntime.Run({Seed}UL, program))"
+                : "the schedule came from exploration, not from the seed alone: save the trace (result.SaveTrace()) and replay it with LabRuntime.Replay(path, program)";
 
     /// <summary>A report: seed, outcome, every failure with its objects, the trace path and the replay command.</summary>
     /// <returns>The text.</returns>

@@ -30,6 +30,39 @@ public static class LabRuntime
     }
 
     /// <summary>
+    /// The determinism self-check: runs <paramref name="program"/> twice under <paramref name="seed"/> and reports a
+    /// <see cref="LabOracles.Determinism"/> failure (on the second run's result) when the traces differ — the program
+    /// depends on something outside the Lab (static state, wall-clock time, hash ordering, real threads).
+    /// </summary>
+    /// <param name="seed">The seed.</param>
+    /// <param name="program">The program.</param>
+    /// <param name="options">Settings.</param>
+    /// <returns>The second run, with a Determinism failure if it differed from the first.</returns>
+    public static LabRunResult CheckDeterminism(ulong seed, Func<Cx, Task> program, LabOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        var o = (options ?? LabOptions.Default) with { RecordEvents = true };
+        var first = Execute(seed, program, o with { TraceDirectory = null }, new RandomScheduler(seed), "random");
+        var run = new LabRun(seed, o, new RandomScheduler(seed));
+        run.Execute(program);
+        var second = first.Trace;
+        int n = Math.Min(second.Events.Count, run.Events.Count);
+        int at = -1;
+        for (int i = 0; i < n && at < 0; i++)
+        {
+            if (second.Events[i] != run.Events[i]) at = i;
+        }
+        if (at < 0 && (second.Events.Count != run.Events.Count || !second.Decisions.SequenceEqual(run.Decisions))) at = n;
+        if (at >= 0)
+        {
+            var a = at < second.Events.Count ? second.Events[at].ToString() : "(end)";
+            var b = at < run.Events.Count ? run.Events[at].ToString() : "(end)";
+            run.Fail(LabOracles.Determinism, $"seed {seed} gave two different traces; first difference at event {at}: {a} vs {b}", []);
+        }
+        return Finish(run, seed, "random");
+    }
+
+    /// <summary>
     /// Replays a recorded run: the same seed, the same decisions. A replay whose decisions or events differ from
     /// the trace reports a <see cref="LabOracles.Determinism"/> failure naming the first differing step.
     /// </summary>

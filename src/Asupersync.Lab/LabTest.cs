@@ -66,6 +66,10 @@ public static class LabTest
             firstSeed = only;
             count = 1;
         }
+        // Determinism self-check on the first seed: the same seed must give the same trace.
+        var check = LabRuntime.CheckDeterminism(firstSeed, program, o);
+        if (check.OracleFailures.Any(f => f.Oracle == LabOracles.Determinism))
+            Throw(check, program, o, $"is not deterministic: seed {firstSeed} gave two different traces");
         LabRunResult last = null!;
         for (int i = 0; i < count; i++)
         {

@@ -30,8 +30,14 @@ public sealed class TaskHandle<T>
     /// <returns>True when completed.</returns>
     public bool TryGetOutcome(out Outcome<T> outcome)
     {
+        // Completed is published after the outcome (volatile write), so read it first.
+        if (!Core.IsCompleted)
+        {
+            outcome = default;
+            return false;
+        }
         outcome = Core.Outcome;
-        return Core.IsCompleted;
+        return true;
     }
 
     /// <summary>

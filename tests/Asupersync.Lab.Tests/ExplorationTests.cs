@@ -190,3 +190,49 @@ public class ExplorationTests
         Assert.Contains(r.Failures, f => f.OracleFailures.Any(o => o.Oracle == LabOracles.Determinism));
     }
 }
+
+public class ExplorationBoundTests
+{
+    [Fact]
+    public void PreemptionBound_LimitsExhaustiveSearch_AndZeroPreemptionsMissesLostUpdate()
+    {
+        var unbounded = LabRuntime.Explore(Programs.Workers(3, 2), new ExploreOptions { Strategy = ExploreStrategy.Exhaustive, StopOnFirstFailure = false });
+        var bounded = LabRuntime.Explore(Programs.Workers(3, 2), new ExploreOptions { Strategy = ExploreStrategy.Exhaustive, MaxPreemptions = 1, StopOnFirstFailure = false });
+        Assert.True(unbounded.Exhausted && bounded.Exhausted, unbounded.Describe() + " / " + bounded.Describe());
+        Assert.True(bounded.Schedules < unbounded.Schedules / 4, $"{bounded.Schedules} vs {unbounded.Schedules}");
+
+        // The lost update needs a preemption between read and write: none allowed, none found; one allowed, found.
+        var none = LabRuntime.Explore(Programs.LostUpdate(false), new ExploreOptions { Strategy = ExploreStrategy.Exhaustive, MaxPreemptions = 0 });
+        Assert.Null(none.FirstFailure);
+        var one = LabRuntime.Explore(Programs.LostUpdate(false), new ExploreOptions { Strategy = ExploreStrategy.Exhaustive, MaxPreemptions = 1 });
+        Assert.NotNull(one.FirstFailure);
+    }
+
+    [Fact]
+    public void Dpor_RejectsPreemptionBound() =>
+        Assert.Throws<ArgumentException>(() => LabRuntime.Explore(Programs.Workers(2, 2), new ExploreOptions { Strategy = ExploreStrategy.Dpor, MaxPreemptions = 1 }));
+}
+
+public class DeterminismSelfCheckTests
+{
+    private static int s_counter;
+
+    [Fact]
+    public void CheckDeterminism_Silent_OnDeterministicProgram() =>
+        Assert.True(LabRuntime.CheckDeterminism(4, Programs.Workers(3, 3)).Passed);
+
+    [Fact]
+    public void CheckDeterminism_Fires_OnProgramUsingOutsideState()
+    {
+        Func<Cx, Task> program = async cx =>
+        {
+            int extra = Interlocked.Increment(ref s_counter) % 2;   // differs between the two runs
+            var t = cx.Spawn("t", async cx => { for (int i = 0; i <= extra; i++) await cx.YieldAsync(); });
+            await t.JoinAsync(cx);
+        };
+        var r = LabRuntime.CheckDeterminism(4, program);
+        Assert.Contains(r.OracleFailures, f => f.Oracle == LabOracles.Determinism && f.Message.Contains("two different traces"));
+        var ex = Assert.Throws<LabFailureException>(() => LabTest.ForSeeds(3, program));
+        Assert.Contains("not deterministic", ex.Message);
+    }
+}

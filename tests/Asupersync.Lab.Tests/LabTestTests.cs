@@ -32,6 +32,27 @@ public class LabTestTests
     }
 
     [Fact]
+    public void ReplayVariable_RunsOnlyTheRecordedTrace_OfTheNamedTest()
+    {
+        const string name = "replay-variable-test";
+        var options = new LabOptions { TraceDirectory = TraceDir, ProgramName = name };
+        var first = Assert.Throws<LabFailureException>(() => LabTest.ForSeeds(200, Programs.LeakOnOneInterleaving(false), options));
+        Environment.SetEnvironmentVariable(LabTest.ReplayVariable, first.Result.TracePath);
+        try
+        {
+            // Other tests running meanwhile have other names, so they ignore the variable.
+            var again = Assert.Throws<LabFailureException>(() => LabTest.ForSeeds(200, Programs.LeakOnOneInterleaving(false), options));
+            Assert.StartsWith("Replayed trace failed", again.Message);
+            Assert.Equal(first.Result.Trace.Decisions, again.Result.Trace.Decisions);
+            Assert.Equal("replay", again.Result.Trace.Strategy);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(LabTest.ReplayVariable, null);
+        }
+    }
+
+    [Fact]
     public void Explore_FailsOnSeededBug_AndPassesOnFix()
     {
         var ex = Assert.Throws<LabFailureException>(() => LabTest.Explore(Programs.CancelBetweenReserveAndCommit(false), new ExploreOptions { Lab = new LabOptions { TraceDirectory = TraceDir } }));
@@ -63,7 +84,9 @@ public class LabTestTests
 
         // A spurious cancel between debit and credit breaks the plain transfer; the obligation-based one holds.
         var transfer = new LabOptions { Chaos = new ChaosOptions("transfer", 0.3, 0, TimeSpan.Zero) };
-        Assert.Throws<LabFailureException>(() => LabTest.ForSeeds(100, ChaosTransfer(false), transfer));
+        var ex = Assert.Throws<LabFailureException>(() => LabTest.ForSeeds(100, ChaosTransfer(false), transfer));
+        Assert.Contains("the failure reproduces", ex.Message);            // replayed from its trace, chaos included
+        Assert.Contains(ex.Result.Trace.Events, e => e.Kind == LabEventKind.ChaosCancel);
         LabTest.ForSeeds(100, ChaosTransfer(true), transfer);
     }
 

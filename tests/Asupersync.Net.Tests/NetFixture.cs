@@ -16,6 +16,15 @@ public sealed record NetKind(string Name, VirtualNetworkOptions? Virtual)
         BufferSize = 1024, // a message must fit: the echo client writes it all before reading (as over real TCP)
     });
 
+    /// <summary>Latency of zero or one tick: half the segments are delivered at once, half on timers (ordering).</summary>
+    public static NetKind Jitter { get; } = new("virtual-jitter", new VirtualNetworkOptions
+    {
+        Seed = 99,
+        MaxLatency = TimeSpan.FromTicks(1),
+        MaxSegmentSize = 16,
+        BufferSize = 1024,
+    });
+
     public override string ToString() => Name;
 }
 

@@ -7,7 +7,7 @@ namespace Asupersync.Net.Tests;
 
 public class TcpTests
 {
-    public static TheoryData<NetKind> Nets => new() { NetKind.Real, NetKind.Seeded(1), NetKind.Seeded(2), NetKind.Seeded(3), NetKind.Seeded(42), NetKind.Seeded(977) };
+    public static TheoryData<NetKind> Nets => new() { NetKind.Real, NetKind.Seeded(1), NetKind.Seeded(2), NetKind.Seeded(3), NetKind.Seeded(42), NetKind.Seeded(977), NetKind.Jitter };
 
     /// <summary>The DESIGN §1 shape: a listener task owns a region of connections; cancelling it drains them.</summary>
     private static async Task<T> WithEchoServer<T>(Cx cx, Func<Cx, IPEndPoint, Task<T>> client)

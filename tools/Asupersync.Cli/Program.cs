@@ -240,36 +240,46 @@ internal static class Bench
 
     internal static int Run(int schedules)
     {
-        Console.WriteLine($"program: {Tasks} tasks x {StepsPerTask} steps, joined by the root; {schedules} schedules per measurement; one thread");
-        Measure("warm-up", schedules / 10, () => LabRuntime.Explore(ThreeTasks, new ExploreOptions { Strategy = ExploreStrategy.Random, MaxSchedules = schedules / 10, StopOnFirstFailure = false }));
+        Console.WriteLine($"program: {Tasks} tasks x {StepsPerTask} steps, joined by the root; up to {schedules} schedules per measurement; one thread");
         int steps = LabRuntime.Run(1, ThreeTasks).Steps;
         Console.WriteLine($"steps per schedule: {steps}");
-        Measure("Lab exploration (random, events off)", schedules, () =>
-            LabRuntime.Explore(ThreeTasks, new ExploreOptions { Strategy = ExploreStrategy.Random, MaxSchedules = schedules, StopOnFirstFailure = false, MaxWallTime = TimeSpan.FromMinutes(10) }));
-        Measure("Lab exploration (PCT d=3, events off)", schedules, () =>
-            LabRuntime.Explore(ThreeTasks, new ExploreOptions { Strategy = ExploreStrategy.Pct, MaxSchedules = schedules, StopOnFirstFailure = false, MaxWallTime = TimeSpan.FromMinutes(10) }));
-        Measure("LabRuntime.Run (full trace + oracles)", schedules, () =>
+        // Warm up every path first (tiered JIT), then measure.
+        for (int round = 0; round < 2; round++)
         {
-            for (int i = 0; i < schedules; i++) LabRuntime.Run((ulong)i, ThreeTasks);
-        });
-        int prod = Math.Max(1, schedules / 10);
-        using (var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 1, PrintDiagnostics = false }))
-        {
-            Measure("production runtime, 1 worker (same program)", prod, () =>
+            int n = round == 0 ? Math.Max(1, schedules / 10) : schedules;
+            string suffix = round == 0 ? " [warm-up]" : "";
+            Measure("Lab exploration, random (events off)" + suffix, () => Explore(ExploreStrategy.Random, n));
+            Measure("Lab exploration, PCT d=3 (events off)" + suffix, () => Explore(ExploreStrategy.Pct, n));
+            Measure("Lab exploration, DPOR (to exhaustion)" + suffix, () => Explore(ExploreStrategy.Dpor, n));
+            Measure("LabRuntime.Run (full trace + oracles)" + suffix, () =>
+            {
+                for (int i = 0; i < n; i++) LabRuntime.Run((ulong)i, ThreeTasks);
+                return n;
+            });
+            int prod = Math.Max(1, n / 4);
+            using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 1, PrintDiagnostics = false });
+            Measure("production runtime, 1 worker (same program)" + suffix, () =>
             {
                 for (int i = 0; i < prod; i++) rt.Run(ThreeTasks);
+                return prod;
             });
         }
         return 0;
     }
 
-    private static void Measure(string what, int n, Action body)
+    private static int Explore(ExploreStrategy strategy, int n)
+    {
+        var r = LabRuntime.Explore(ThreeTasks, new ExploreOptions { Strategy = strategy, MaxSchedules = n, StopOnFirstFailure = false, MaxWallTime = TimeSpan.FromMinutes(10) });
+        return r.Schedules + r.PrunedSchedules;
+    }
+
+    private static void Measure(string what, Func<int> body)
     {
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         var sw = Stopwatch.StartNew();
-        body();
+        int n = body();
         sw.Stop();
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-        Console.WriteLine($"{what,-48} {n / sw.Elapsed.TotalSeconds,10:N0} schedules/s  {sw.Elapsed.TotalMicroseconds / n,8:N1} µs/schedule  {allocated / (double)n / 1024,8:N1} KiB/schedule (this thread)");
+        Console.WriteLine($"{what,-58} {n,7} runs {n / sw.Elapsed.TotalSeconds,10:N0} schedules/s  {sw.Elapsed.TotalMicroseconds / n,8:N1} µs/schedule  {allocated / (double)n / 1024,6:N1} KiB/schedule (this thread)");
     }
 }

@@ -72,6 +72,12 @@ internal sealed class DporScheduler : ILabScheduler
         if (n > 0) RecordStep(run, n - 1);
         if (_nodes.Count > n) _nodes.RemoveRange(n, _nodes.Count - n);
         AnalyzeRaces(run);
+        // A step that disabled the clock races with the clock step that never happened: try the clock first there.
+        foreach (int i in run.ClockDisablingSteps)
+        {
+            if (i < _nodes.Count && Array.IndexOf(_nodes[i].Enabled, LabRun.ClockProcess) >= 0 && !_nodes[i].Backtrack.Contains(LabRun.ClockProcess))
+                _nodes[i].Backtrack.Add(LabRun.ClockProcess);
+        }
     }
 
     /// <summary>Sets up the next run's forced prefix; false when the search is complete.</summary>

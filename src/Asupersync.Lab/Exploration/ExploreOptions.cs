@@ -39,6 +39,13 @@ public sealed record ExploreOptions
     /// <summary>A wall-clock bound on the whole exploration (default 60 s); results say when it stopped the search.</summary>
     public TimeSpan MaxWallTime { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The most preemptions per schedule (switching away from a task that could have continued), or null for no
+    /// bound. Bounded search finds most real bugs with few preemptions; DPOR does not support a bound (it would lose
+    /// its one-run-per-class guarantee).
+    /// </summary>
+    public int? MaxPreemptions { get; init; }
+
     /// <summary>PCT bug depth d (default 3): d − 1 priority change points per schedule.</summary>
     public int PctDepth { get; init; } = 3;
 

@@ -11,6 +11,8 @@ internal static class Explorer
         bool systematic = options.Strategy is ExploreStrategy.Dpor or ExploreStrategy.Exhaustive;
         if (systematic && options.Lab.Chaos.IsEnabled)
             throw new ArgumentException("Chaos injection draws from a random stream and cannot be combined with DPOR or exhaustive search; use Random or PCT.", nameof(options));
+        if (options.MaxPreemptions is not null && options.Strategy == ExploreStrategy.Dpor)
+            throw new ArgumentException("DPOR does not support a preemption bound; use Exhaustive, Random or PCT with MaxPreemptions.", nameof(options));
         var lab = options.Lab with { MaxSteps = options.MaxStepsPerSchedule, RecordEvents = false };
         var sw = Stopwatch.StartNew();
         var classes = new HashSet<ulong>();
@@ -39,6 +41,7 @@ internal static class Explorer
                 ExploreStrategy.Dpor => dpor!,
                 _ => exhaustive!,
             };
+            if (options.MaxPreemptions is { } bound) scheduler = new PreemptionBoundedScheduler(scheduler, bound);
             var run = new LabRun(seed, lab, scheduler);
             run.Execute(program);
             string? divergence = dpor?.Divergence ?? exhaustive?.Divergence;

@@ -16,13 +16,24 @@ internal sealed class ReadinessOp : WaitOp<Unit>
 
     internal ReadinessOp(TaskCore waiter, Action<ReadinessOp> leave) : base(waiter) => _leave = leave;
 
+    /// <summary>Completes the wait (the awaited thing may have happened) and drops its expiry timer.</summary>
+    internal void Wake()
+    {
+        _timer?.Cancel();
+        TrySetResult(default);
+    }
+
     /// <summary>Ends the wait with <see cref="TimeoutException"/> at <paramref name="deadline"/>, leaving its slot.</summary>
-    internal void ExpireAt(TimeSpan deadline) =>
+    internal void ExpireAt(TimeSpan deadline)
+    {
+        if (IsDone) return;
         _timer = Waiter.Runtime.AddTimer(deadline, static s =>
         {
             var op = (ReadinessOp)s!;
             if (op.TrySetException(new TimeoutException("The network operation did not complete within its budget."))) op._leave(op);
         }, this);
+        if (IsDone) _timer.Cancel();
+    }
 
     protected override void OnInterrupted()
     {

@@ -49,7 +49,7 @@ internal sealed class VirtualListenerTransport : IListenerTransport
             w = _waiter;
             _waiter = null;
         }
-        w?.TrySetResult(default);
+        w?.Wake();
         return true;
     }
 
@@ -68,6 +68,6 @@ internal sealed class VirtualListenerTransport : IListenerTransport
         }
         _net.Unbind(this);
         foreach (var c in pending) c.Abort(); // not accepted: the client sees a reset
-        w?.TrySetResult(default);
+        w?.Wake();
     }
 }

@@ -83,8 +83,14 @@ public sealed class VirtualNetwork : INetworkProvider
     public static VirtualNetwork Install(Runtime runtime, VirtualNetworkOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
-        var net = new VirtualNetwork(runtime.Core, options ?? new VirtualNetworkOptions());
-        runtime.Core.SetService<INetworkProvider>(net);
+        return Install(runtime.Core, options);
+    }
+
+    /// <summary>Installs a virtual network on a kernel directly (the Lab's entry point: its driver owns the core).</summary>
+    internal static VirtualNetwork Install(RuntimeCore core, VirtualNetworkOptions? options = null)
+    {
+        var net = new VirtualNetwork(core, options ?? new VirtualNetworkOptions());
+        core.SetService<INetworkProvider>(net);
         return net;
     }
 

@@ -17,6 +17,7 @@ internal sealed class VirtualPipe
     private int _buffered;
     private int _inFlight;
     private TimeSpan _lastDelivery;
+    private int _onTimers;
     private bool _finQueued, _finDelivered;
     private bool _reset;
     private bool _readerGone;
@@ -64,7 +65,7 @@ internal sealed class VirtualPipe
                     goto wait;
                 }
             }
-            wakeWriter?.TrySetResult(default); // space freed: outside the lock
+            wakeWriter?.Wake(); // space freed: outside the lock
             return got;
         wait:
             op.Register();
@@ -105,7 +106,7 @@ internal sealed class VirtualPipe
             w = _writer;
             _writer = null;
         }
-        w?.TrySetResult(default);
+        w?.Wake();
     }
 
     // ---------------------------------------------------------------- writing end
@@ -170,27 +171,35 @@ internal sealed class VirtualPipe
         }
     }
 
-    /// <summary>Delivers a segment (null: FIN) at a seeded time, never before an earlier one.</summary>
+    /// <summary>
+    /// Delivers a segment (null: FIN) at a seeded time, never before an earlier one. Timers with equal due times
+    /// fire in registration order and due times never decrease, so timer deliveries keep their order; a segment
+    /// is delivered at once only when its latency is zero and no earlier segment is still on a timer.
+    /// </summary>
     private void Schedule(byte[]? segment)
     {
         var rt = _net.Runtime;
         var latency = _net.DrawLatency();
         TimeSpan due;
+        bool now;
         lock (_gate)
         {
             var at = rt.Now + latency;
             due = at > _lastDelivery ? at : _lastDelivery;
             _lastDelivery = due;
+            now = latency <= TimeSpan.Zero && _onTimers == 0;
+            if (!now) _onTimers++;
         }
-        if (latency <= TimeSpan.Zero && due <= rt.Now) Deliver(segment);
-        else rt.AddTimer(due, s => Deliver((byte[]?)s), segment);
+        if (now) Deliver(segment, fromTimer: false);
+        else rt.AddTimer(due, s => Deliver((byte[]?)s, fromTimer: true), segment);
     }
 
-    private void Deliver(byte[]? segment)
+    private void Deliver(byte[]? segment, bool fromTimer)
     {
         ReadinessOp? r;
         lock (_gate)
         {
+            if (fromTimer) _onTimers--;
             if (segment is null)
             {
                 _finDelivered = true;
@@ -205,7 +214,7 @@ internal sealed class VirtualPipe
             r = _reader;
             _reader = null;
         }
-        r?.TrySetResult(default);
+        r?.Wake();
     }
 
     /// <summary>Half-close: a FIN delivered after every byte written before it. Idempotent.</summary>
@@ -233,7 +242,7 @@ internal sealed class VirtualPipe
             w = _writer;
             _reader = _writer = null;
         }
-        r?.TrySetResult(default);
-        w?.TrySetResult(default);
+        r?.Wake();
+        w?.Wake();
     }
 }

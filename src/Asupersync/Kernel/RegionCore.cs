@@ -90,6 +90,8 @@ internal sealed class RegionCore
 
     internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false)
     {
+        // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
+        Runtime.Observer?.OnAccess(Id, "region");
         ArgumentNullException.ThrowIfNull(name);
         TaskCore<T> task;
         lock (this)
@@ -115,6 +117,8 @@ internal sealed class RegionCore
 
     internal RegionCore OpenChild(string name, TaskCore owner, RegionOptions options)
     {
+        // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
+        Runtime.Observer?.OnAccess(Id, "region");
         RegionCore child;
         lock (this)
         {
@@ -135,6 +139,8 @@ internal sealed class RegionCore
 
     internal Obligation Reserve(TaskCore holder, ObligationKind kind, string description, Action<Obligation, ObligationState>? onResolve)
     {
+        // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
+        Runtime.Observer?.OnAccess(Id, "region");
         Obligation o;
         lock (this)
         {
@@ -177,6 +183,8 @@ internal sealed class RegionCore
     /// <summary>Cancels the region: no new admissions, every live task gets the reason (strengthened).</summary>
     internal void RequestCancel(CancelReason reason, Budget cleanupBudget)
     {
+        // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
+        Runtime.Observer?.OnAccess(Id, "region");
         TaskCore[] tasks;
         CancelReason r;
         Budget b;

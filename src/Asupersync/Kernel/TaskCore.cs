@@ -262,6 +262,8 @@ internal abstract class TaskCore : SynchronizationContext
     /// all its tasks arms one timer, not one per task); no task timer is armed for a deadline at or after it.</param>
     internal void RequestCancel(CancelReason reason, Budget cleanupBudget, TimeSpan? coveredUntil = null)
     {
+        // Lab: a read of this task's state is an access even when nothing changes (dependency tracking).
+        Runtime.Observer?.OnAccess(Id, "task");
         var now = Runtime.Now;
         reason = reason.WithOrigin(now, Region.Id, Id);
         IInterruptible? interrupt = null;

@@ -127,6 +127,8 @@ internal sealed class TaskCore<T> : TaskCore
         if (ReferenceEquals(waiter, this))
             throw new InvalidOperationException($"Task '{Name}' tried to join itself; that would never complete.");
         waiter.Checkpoint();
+        // Lab: a read of this task's state is an access even when nothing changes (dependency tracking).
+        Runtime.Observer?.OnAccess(Id, "task");
         JoinOp<T> op;
         lock (this)
         {

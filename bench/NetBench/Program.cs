@@ -1,0 +1,153 @@
+// Side-by-side network benchmarks (issue 5). Servers and the echo load generator run as separate processes:
+//   dotnet NetBench.dll raw-echo 9001            raw System.Net.Sockets async echo server (baseline)
+//   dotnet NetBench.dll asupersync-echo 9002     the same echo on Asupersync.Net
+//   dotnet NetBench.dll asupersync-http 9003     GET /plaintext on Asupersync.Http
+//   dotnet NetBench.dll kestrel 9004             GET /plaintext on a Kestrel minimal API
+//   dotnet NetBench.dll echo-load 9001 64 10 32  load: 64 connections, 10 s, 32-byte ping-pong; prints req/s and p99
+// HTTP load comes from wrk: wrk -t2 -c64 -d10s http://127.0.0.1:9003/plaintext
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Asupersync;
+using Asupersync.Http;
+using Asupersync.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+
+var mode = args.Length > 0 ? args[0] : "help";
+int port = args.Length > 1 ? int.Parse(args[1]) : 9000;
+switch (mode)
+{
+    case "raw-echo":
+        return await RawEcho(port);
+    case "asupersync-echo":
+        return AsupersyncEcho(port);
+    case "asupersync-http":
+        return AsupersyncHttp(port);
+    case "kestrel":
+        return Kestrel(port);
+    case "echo-load":
+        return await EchoLoad(port, int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
+    default:
+        Console.WriteLine("modes: raw-echo | asupersync-echo | asupersync-http | kestrel <port>;  echo-load <port> <conns> <seconds> <size>");
+        return 2;
+}
+
+static async Task<int> RawEcho(int port)
+{
+    using var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    l.Bind(new IPEndPoint(IPAddress.Loopback, port));
+    l.Listen(512);
+    Console.WriteLine($"raw echo on {l.LocalEndPoint}");
+    while (true)
+    {
+        var s = await l.AcceptAsync();
+        s.NoDelay = true;
+        _ = Task.Run(async () =>
+        {
+            using var _ = s;
+            var buf = new byte[4096];
+            try
+            {
+                int n;
+                while ((n = await s.ReceiveAsync(buf, SocketFlags.None)) > 0) await s.SendAsync(buf.AsMemory(0, n), SocketFlags.None);
+            }
+            catch (SocketException) { }
+        });
+    }
+}
+
+static int AsupersyncEcho(int port) => Runtime.Main([], cx => cx.RegionAsync("echo", async cx =>
+{
+    var listener = cx.Spawn("listener", async cx =>
+    {
+        await using var l = await cx.TcpBindAsync($"127.0.0.1:{port}");
+        Console.WriteLine($"asupersync echo on {l.LocalEndPoint}");
+        await cx.RegionAsync("conns", async cx =>
+        {
+            while (true)
+            {
+                var (s, _) = await l.AcceptAsync(cx);
+                cx.Spawn("conn", async cx =>
+                {
+                    await using var _ = s;
+                    var buf = new byte[4096];
+                    int n;
+                    try
+                    {
+                        while ((n = await s.ReadAsync(cx, buf)) > 0) await s.WriteAsync(cx, buf.AsMemory(0, n));
+                    }
+                    catch (IOException) { }
+                });
+            }
+        });
+    });
+    await cx.ShutdownSignalAsync();
+    listener.Cancel(Budget.Timeout(TimeSpan.FromSeconds(2)));
+}));
+
+static int AsupersyncHttp(int port)
+{
+    var body = "Hello, World!"u8.ToArray();
+    var server = new HttpServer(new HttpRouter().MapGet("/plaintext", (cx, r) => Task.FromResult(HttpResponse.Bytes(body, "text/plain"))));
+    return Runtime.Main([], cx => cx.RegionAsync("http", async cx =>
+    {
+        var serve = cx.Spawn("serve", async cx =>
+        {
+            await using var l = await cx.TcpBindAsync($"127.0.0.1:{port}");
+            Console.WriteLine($"asupersync http on {l.LocalEndPoint}");
+            await server.ServeAsync(cx, l);
+        });
+        await cx.ShutdownSignalAsync();
+        serve.Cancel(Budget.Timeout(TimeSpan.FromSeconds(2)));
+    }));
+}
+
+static int Kestrel(int port)
+{
+    var b = WebApplication.CreateSlimBuilder();
+    b.Logging.ClearProviders();
+    b.WebHost.UseUrls($"http://127.0.0.1:{port}");
+    var app = b.Build();
+    app.MapGet("/plaintext", () => Microsoft.AspNetCore.Http.Results.Text("Hello, World!"));
+    Console.WriteLine($"kestrel on 127.0.0.1:{port}");
+    app.Run();
+    return 0;
+}
+
+static async Task<int> EchoLoad(int port, int conns, int seconds, int size)
+{
+    var ep = new IPEndPoint(IPAddress.Loopback, port);
+    var stop = Stopwatch.StartNew();
+    var duration = TimeSpan.FromSeconds(seconds);
+    var warmup = TimeSpan.FromSeconds(1);
+    var lat = new List<long>[conns];
+    var tasks = Enumerable.Range(0, conns).Select(async i =>
+    {
+        var mine = lat[i] = new List<long>(100_000);
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await s.ConnectAsync(ep);
+        var msg = new byte[size];
+        var buf = new byte[size];
+        while (stop.Elapsed < duration + warmup)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            await s.SendAsync(msg, SocketFlags.None);
+            int got = 0;
+            while (got < size)
+            {
+                int n = await s.ReceiveAsync(buf.AsMemory(got), SocketFlags.None);
+                if (n == 0) throw new IOException("server closed");
+                got += n;
+            }
+            if (stop.Elapsed >= warmup) mine.Add(Stopwatch.GetTimestamp() - t0);
+        }
+    }).ToArray();
+    await Task.WhenAll(tasks);
+    var all = lat.SelectMany(l => l).OrderBy(x => x).ToArray();
+    double p99 = all.Length == 0 ? 0 : all[(int)(all.Length * 0.99)] * 1000.0 / Stopwatch.Frequency;
+    double p50 = all.Length == 0 ? 0 : all[all.Length / 2] * 1000.0 / Stopwatch.Frequency;
+    Console.WriteLine($"port {port}: {all.Length / (double)seconds:F0} req/s, p50 {p50:F3} ms, p99 {p99:F3} ms ({conns} conns, {size} B, {seconds} s)");
+    return 0;
+}
