@@ -50,6 +50,31 @@ public sealed class AckReceiver<T> : IDisposable
         return Wrap(cx, item);
     }
 
+    /// <summary>
+    /// Reads deliveries until the channel completes (normally: the sequence ends; with an error: it throws
+    /// <see cref="ChannelClosedException"/>). Acknowledge each delivery before asking for the next one.
+    /// </summary>
+    /// <param name="cx">The reading task's context; it holds each delivery.</param>
+    /// <param name="cancellationToken">Ignored (cancellation comes through <paramref name="cx"/>); present for <c>WithCancellation</c>.</param>
+    /// <returns>The deliveries, in order.</returns>
+    public async IAsyncEnumerable<Delivery<T>> ReadAllAsync(Cx cx, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        while (true)
+        {
+            Delivery<T> d;
+            try
+            {
+                d = await ReceiveAsync(cx);
+            }
+            catch (ChannelClosedException e) when (e.Error is null)
+            {
+                yield break;
+            }
+            yield return d;
+        }
+    }
+
     /// <summary>Takes the next buffered item as a delivery; never waits.</summary>
     /// <param name="cx">The receiving task's context.</param>
     /// <param name="delivery">The delivery.</param>

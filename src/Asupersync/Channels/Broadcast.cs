@@ -89,6 +89,31 @@ public sealed class BroadcastReceiver<T>
         }
     }
 
+    /// <summary>
+    /// Reads values until the channel is closed: the sequence ends normally on a normal close and throws
+    /// <see cref="ChannelClosedException"/> when it was closed with an error.
+    /// </summary>
+    /// <param name="cx">The reading task's context.</param>
+    /// <param name="cancellationToken">Ignored (cancellation comes through <paramref name="cx"/>); present for <c>WithCancellation</c>.</param>
+    /// <returns>The values with their missed counts.</returns>
+    public async IAsyncEnumerable<BroadcastMessage<T>> ReadAllAsync(Cx cx, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        while (true)
+        {
+            BroadcastMessage<T> m;
+            try
+            {
+                m = await ReceiveAsync(cx);
+            }
+            catch (ChannelClosedException e) when (e.Error is null)
+            {
+                yield break;
+            }
+            yield return m;
+        }
+    }
+
     /// <summary>Reads the next value if there is one; never waits.</summary>
     /// <param name="message">The value and the missed count.</param>
     /// <returns>True when a value was read.</returns>
@@ -189,6 +214,7 @@ internal sealed class BroadcastCore<T> : IWaitOwner<Unit>
 
     void IWaitOwner<Unit>.OnWaitInterrupted(PrimitiveWait<Unit> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "broadcast");
         lock (_gate) _waiters.Remove(wait);
         Debug.Assert(!wait.Queued);
     }

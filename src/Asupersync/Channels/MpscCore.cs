@@ -366,6 +366,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
 
     void IWaitOwner<T>.OnWaitInterrupted(PrimitiveWait<T> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "channel");
         var fx = default(Effects);
         lock (_gate)
         {
@@ -402,6 +403,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
 
     private void OnSendWaitInterrupted(PrimitiveWait<Unit> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "channel");
         var fx = default(Effects);
         lock (_gate)
         {
@@ -528,14 +530,13 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
         lock (_gate) return ReceiveClosed();
     }
 
-    [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_reserved >= 0 && _inflight >= 0 && _unacked >= 0);
-        Debug.Assert(Occupied <= _capacity || _receiverClosed, "slots never exceed the capacity");
-        Debug.Assert(_receivers.IsEmpty || _items.Count == 0, "a receive waits only on an empty buffer");
-        Debug.Assert(_senders.IsEmpty || Occupied >= _capacity, "a send waits only on a full channel");
-        Debug.Assert(!_completed || _senders.IsEmpty, "no send waits on a completed channel");
+        PrimitiveSupport.Invariant(_reserved >= 0 && _inflight >= 0 && _unacked >= 0, ref _id, "ChannelAtomicity", "slot counts never go negative");
+        PrimitiveSupport.Invariant(Occupied <= _capacity || _receiverClosed, ref _id, "ChannelAtomicity", "slots never exceed the capacity");
+        PrimitiveSupport.Invariant(_receivers.IsEmpty || _items.Count == 0, ref _id, "LostWakeup", "a receive waits only on an empty buffer");
+        PrimitiveSupport.Invariant(_senders.IsEmpty || Occupied >= _capacity, ref _id, "LostWakeup", "a send waits only on a full channel");
+        PrimitiveSupport.Invariant(!_completed || _senders.IsEmpty, ref _id, "LostWakeup", "no send waits on a completed channel");
     }
 
     private sealed class SendSide : IWaitOwner<Unit>

@@ -203,6 +203,7 @@ internal sealed class OneshotCore<T> : IWaitOwner<T>
 
     void IWaitOwner<T>.OnWaitInterrupted(PrimitiveWait<T> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "oneshot");
         PrimitiveWait<T>? next = null;
         lock (_gate)
         {
@@ -243,9 +244,8 @@ internal sealed class OneshotCore<T> : IWaitOwner<T>
     private ChannelClosedException ClosedForReceiverLocked() =>
         new(_receiverGone ? "The oneshot's receiver is closed" : "The oneshot's sender went away without sending", _error);
 
-    [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_receivers.IsEmpty || _state is State.Empty or State.Reserved, "a receive waits only while no value is there");
+        PrimitiveSupport.Invariant(_receivers.IsEmpty || _state is State.Empty or State.Reserved, ref _id, "LostWakeup", "a receive waits only while no value is there");
     }
 }

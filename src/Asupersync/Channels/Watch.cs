@@ -184,6 +184,7 @@ internal sealed class WatchCore<T> : IWaitOwner<Unit>
         List<PrimitiveWait<Unit>> wake;
         lock (_gate)
         {
+            PrimitiveSupport.Touch(null, ref _id, "watch");
             if (_closed) return;
             _closed = true;
             _error = error;
@@ -195,6 +196,7 @@ internal sealed class WatchCore<T> : IWaitOwner<Unit>
 
     void IWaitOwner<Unit>.OnWaitInterrupted(PrimitiveWait<Unit> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "watch");
         lock (_gate) _waiters.Remove(wait);
     }
 }

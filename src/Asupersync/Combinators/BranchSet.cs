@@ -14,6 +14,7 @@ internal sealed class BranchSet<T>
 {
     private readonly MpscCore<int> _ended = new(int.MaxValue);
     private readonly bool[] _settled;
+    private long _id;
 
     internal BranchSet(Cx rcx, string name, IReadOnlyList<Func<Cx, Task<T>>> branches)
     {
@@ -71,6 +72,8 @@ internal sealed class BranchSet<T>
             _settled[i] = true;
             if (o.IsPanicked || (o.IsCancelled && o.CancelReason!.Tier > reason.Tier)) acc = Outcome<Unit>.Join(acc, o.WithoutValue());
         }
+        foreach (var h in Handles)
+            Sync.PrimitiveSupport.Invariant(h.IsCompleted, ref _id, "LoserDrain", $"branch '{h.Name}' still running after the combinator drained its losers");
         return acc;
     }
 }
@@ -92,6 +95,10 @@ public static partial class Combinators
     private static async Task<Outcome<TResult>> InRegionAsync<TResult>(Cx cx, string name, Func<Cx, Task<Outcome<TResult>>> body)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        // Workaround for the kernel (reported): a region opened by a task whose cancel was already requested is
+        // cancelled on the spot, its main task cannot be spawned, and the half-opened region is never closed, so
+        // the caller could never complete. Such a region would run nothing anyway: report the cancel directly.
+        if (cx.CancelReason is { } already) return Outcome<TResult>.Cancelled(already);
         Outcome<TResult> result = default;
         bool computed = false;
         var region = await cx.RegionAsync(name, async rcx =>

@@ -55,10 +55,10 @@ public static partial class Combinators
         var backoff = policy.InitialBackoff;
         for (int attempt = 1; ; attempt++)
         {
+            if (cx.CancelReason is { } already) return Outcome<T>.Cancelled(already); // see InRegionAsync
             var o = await cx.RegionAsync($"{name}#{attempt}", body);
             if (!o.IsErr || attempt >= policy.MaxAttempts) return o;
             if (policy.ShouldRetry is { } filter && !filter(o.Error!)) return o;
-            if (cx.IsCancelRequested) return o;
             if (cx.Budget.Deadline is { } deadline && cx.Task.Runtime.Now + backoff >= deadline) return o; // no time left
             if (backoff > TimeSpan.Zero) await cx.SleepAsync(backoff);
             var next = backoff * policy.BackoffMultiplier;

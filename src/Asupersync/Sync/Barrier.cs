@@ -86,6 +86,7 @@ public sealed class Barrier : IWaitOwner<bool>
 
     void IWaitOwner<bool>.OnWaitInterrupted(PrimitiveWait<bool> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "barrier");
         lock (_gate)
         {
             _waiters.Remove(wait); // a granted waiter was already released with its round: nothing to give back
@@ -93,8 +94,7 @@ public sealed class Barrier : IWaitOwner<bool>
         }
     }
 
-    [Conditional("DEBUG")]
-    private void AssertInvariants() => Debug.Assert(_waiters.Count < _participants, "a full round is released at once");
+    private void AssertInvariants() => PrimitiveSupport.Invariant(_waiters.Count < _participants, ref _id, "LostWakeup", "a full round is released at once");
 }
 
 /// <summary>What <see cref="Barrier.WaitAsync"/> tells a participant.</summary>

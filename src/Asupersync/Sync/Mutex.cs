@@ -124,6 +124,7 @@ public sealed class Mutex : IWaitOwner<MutexGuard>
 
     void IWaitOwner<MutexGuard>.OnWaitInterrupted(PrimitiveWait<MutexGuard> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "mutex");
         PrimitiveWait<MutexGuard>? next = null;
         lock (_gate)
         {
@@ -143,10 +144,9 @@ public sealed class Mutex : IWaitOwner<MutexGuard>
         next?.Deliver();
     }
 
-    [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_held || _waiters.IsEmpty, "waiters queue only behind a held lock");
+        PrimitiveSupport.Invariant(_held || _waiters.IsEmpty, ref _id, "LostWakeup", "waiters queue only behind a held lock");
     }
 }
 

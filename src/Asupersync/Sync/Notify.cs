@@ -109,6 +109,7 @@ public sealed class Notify : IWaitOwner<Unit>
 
     void IWaitOwner<Unit>.OnWaitInterrupted(PrimitiveWait<Unit> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "notify");
         PrimitiveWait<Unit>? next = null;
         lock (_gate)
         {
@@ -124,6 +125,5 @@ public sealed class Notify : IWaitOwner<Unit>
         next?.Deliver();
     }
 
-    [Conditional("DEBUG")]
-    private void AssertInvariants() => Debug.Assert(!_permit || _waiters.IsEmpty, "a stored permit and waiters never coexist");
+    private void AssertInvariants() => PrimitiveSupport.Invariant(!_permit || _waiters.IsEmpty, ref _id, "LostWakeup", "a stored permit and waiters never coexist");
 }

@@ -114,6 +114,7 @@ public sealed class OnceCell<T> : IWaitOwner<bool>
                 List<PrimitiveWait<bool>>? retry;
                 lock (_gate)
                 {
+                    PrimitiveSupport.Touch(cx.Task, ref _id, "once-cell");
                     _initializing = false;
                     retry = GrantAllLocked(false);
                 }
@@ -123,6 +124,7 @@ public sealed class OnceCell<T> : IWaitOwner<bool>
             List<PrimitiveWait<bool>>? done;
             lock (_gate)
             {
+                PrimitiveSupport.Touch(cx.Task, ref _id, "once-cell");
                 _value = value;
                 _set = true;
                 _initializing = false;
@@ -149,10 +151,10 @@ public sealed class OnceCell<T> : IWaitOwner<bool>
 
     void IWaitOwner<bool>.OnWaitInterrupted(PrimitiveWait<bool> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "once-cell");
         // Every waiter is woken on each state change, so a cancelled one holds nothing another needs.
         lock (_gate) _waiters.Remove(wait);
     }
 
-    [Conditional("DEBUG")]
-    private void AssertInvariants() => Debug.Assert(!(_set && _initializing) && (_initializing || _set || _waiters.IsEmpty), "waiters wait only on a running initialiser");
+    private void AssertInvariants() => PrimitiveSupport.Invariant(!(_set && _initializing) && (_initializing || _set || _waiters.IsEmpty), ref _id, "LostWakeup", "waiters wait only on a running initialiser");
 }

@@ -141,6 +141,25 @@ internal static class PrimitiveSupport
         observer.OnAccess(id, kind);
     }
 
+    /// <summary>
+    /// Checks one of a primitive's invariants. A violation is reported to the observer as
+    /// <c>"oracle:&lt;oracle&gt;:&lt;message&gt;"</c> (the Lab's ChannelAtomicity, LostWakeup, LoserDrain… oracles then
+    /// fail the run with its seed); without an observer it fails a debug assertion.
+    /// </summary>
+    internal static void Invariant(bool holds, ref long id, string oracle, string message)
+    {
+        if (holds) return;
+        var task = TaskCore.Current;
+        var observer = task?.Runtime.Observer;
+        if (observer is not null)
+        {
+            if (Volatile.Read(ref id) == 0) Interlocked.CompareExchange(ref id, task!.Runtime.NextId(), 0);
+            observer.OnAccess(id, "oracle:" + oracle + ":" + message);
+            return;
+        }
+        System.Diagnostics.Debug.Fail(oracle + ": " + message);
+    }
+
     /// <summary>Announces a wait to the observer and registers it with the cancel protocol (call outside any lock).</summary>
     internal static void Park<T>(PrimitiveWait<T> w, string kind, long id)
     {

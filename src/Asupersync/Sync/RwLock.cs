@@ -167,6 +167,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
 
     void IWaitOwner<RwLockGuard>.OnWaitInterrupted(PrimitiveWait<RwLockGuard> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "rwlock");
         List<PrimitiveWait<RwLockGuard>>? granted;
         lock (_gate)
         {
@@ -186,11 +187,10 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
         Deliver(granted);
     }
 
-    [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(!(_writer && _readers > 0), "a writer excludes readers");
-        Debug.Assert(_waiters.Peek() is not { } h || !CanEnter(h.Request), "the head waiter is admitted as soon as it can enter");
+        PrimitiveSupport.Invariant(!(_writer && _readers > 0), ref _id, "PrimitiveViolation", "a writer excludes readers");
+        PrimitiveSupport.Invariant(_waiters.Peek() is not { } h || !CanEnter(h.Request), ref _id, "LostWakeup", "the head waiter is admitted as soon as it can enter");
     }
 }
 

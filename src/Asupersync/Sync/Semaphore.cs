@@ -171,6 +171,7 @@ public sealed class Semaphore : IWaitOwner<int>
 
     void IWaitOwner<int>.OnWaitInterrupted(PrimitiveWait<int> wait)
     {
+        PrimitiveSupport.Touch(null, ref _id, "semaphore");
         List<PrimitiveWait<int>>? granted;
         lock (_gate)
         {
@@ -183,11 +184,10 @@ public sealed class Semaphore : IWaitOwner<int>
         Deliver(granted);
     }
 
-    [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_available >= 0, "permits never go negative");
-        Debug.Assert(_waiters.Peek() is not { } h || h.Request > _available, "the head waiter is served as soon as its permits are free");
+        PrimitiveSupport.Invariant(_available >= 0, ref _id, "PrimitiveViolation", "permits never go negative");
+        PrimitiveSupport.Invariant(_waiters.Peek() is not { } h || h.Request > _available, ref _id, "LostWakeup", "the head waiter is served as soon as its permits are free");
     }
 }
 

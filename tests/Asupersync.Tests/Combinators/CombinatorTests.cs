@@ -134,4 +134,28 @@ public class CombinatorTests
             Assert.True(o.IsOk || o.IsCancelled, o.ToString());
         }
     });
+
+    [Fact]
+    public Task CombinatorInCleanupOfCancelledTask_ReportsCancelled_InsteadOfHanging() => Rt.Ok(async cx =>
+    {
+        Outcome<int> inCleanup = default;
+        bool started = false;
+        var h = cx.Spawn("t", async cx =>
+        {
+            try
+            {
+                started = true;
+                await Rt.Forever(cx);
+            }
+            finally
+            {
+                inCleanup = await cx.TimeoutAsync(TimeSpan.FromSeconds(1), async cx => { await cx.YieldAsync(); return 5; });
+            }
+        });
+        await Rt.Until(cx, () => Volatile.Read(ref started));
+        h.Cancel(message: "stop");
+        Assert.True((await h.JoinAsync(cx)).IsCancelled);
+        Assert.True(inCleanup.IsCancelled);
+        Assert.Equal("stop", inCleanup.CancelReason!.Message);
+    });
 }
