@@ -194,8 +194,16 @@ public sealed class Cx
         Require(Capabilities.Spawn);
         Task.Checkpoint();
         var region = Region.OpenChild(name, Task, options ?? RegionOptions.Default);
-        var main = region.Spawn<T>(name, body, default, Capabilities, isMain: true);
-        return (region, main);
+        try
+        {
+            var main = region.Spawn<T>(name, body, default, Capabilities, isMain: true);
+            return (region, main);
+        }
+        catch
+        {
+            region.AbandonOpen(); // never leave a half-opened region owned by this task
+            throw;
+        }
     }
 
     private ValueTask<Unit> WaitClosedAsync(RegionCore region)

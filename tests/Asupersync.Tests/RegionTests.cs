@@ -324,3 +324,71 @@ public class RegionBookkeepingTests
         Assert.Contains(rt!.Diagnostics.Recent, e => e.Kind == DiagnosticKind.BudgetOverrun && e.TaskName == "stubborn");
     }
 }
+
+public class RegionInCleanupTests
+{
+    [Fact]
+    public async Task DrainingTask_CanOpenARegion_ForCleanup()
+    {
+        bool flushed = false;
+        var o = await TestRuntime.RunAsync(async cx =>
+        {
+            var h = cx.Spawn("t", async cx =>
+            {
+                try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
+                finally
+                {
+                    var r = await cx.RegionAsync("flush", async c =>
+                    {
+                        await c.YieldAsync();
+                        flushed = true;
+                        return c.Budget.Deadline;
+                    });
+                    // The cleanup region runs, bounded by the owner's cleanup deadline.
+                    Assert.True(r.IsOk, r.ToString());
+                    Assert.NotNull(r.Value);
+                }
+            });
+            await cx.WaitStartedAsync(h);
+            h.Cancel(Budget.Timeout(TimeSpan.FromSeconds(10)));
+            return await h.JoinAsync(cx);
+        });
+        Assert.True(flushed);
+        Assert.Equal(OutcomeKind.Cancelled, o.Value.Kind);
+    }
+
+    [Fact]
+    public async Task CleanupRegion_IsCutOffAtTheOwnersCleanupDeadline()
+    {
+        var o = await TestRuntime.RunAsync(async cx =>
+        {
+            var h = cx.Spawn("t", async cx =>
+            {
+                try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
+                finally
+                {
+                    var r = await cx.RegionAsync("slow-flush", async c => await c.SleepAsync(TimeSpan.FromHours(1)));
+                    Assert.Equal(OutcomeKind.Cancelled, r.Kind);
+                    Assert.Equal(CancelKind.Deadline, r.CancelReason!.Kind);
+                }
+            });
+            await cx.WaitStartedAsync(h);
+            h.Cancel(Budget.Timeout(TimeSpan.FromMilliseconds(30)));
+            return await h.JoinAsync(cx);
+        });
+        Assert.Equal(OutcomeKind.Cancelled, o.Value.Kind);
+    }
+
+    [Fact]
+    public async Task RefusedRegionBody_LeavesNoHalfOpenRegion()
+    {
+        var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("parent", async cx =>
+        {
+            var ex = await Assert.ThrowsAsync<RegionLimitExceededException>(() =>
+                cx.RegionAsync("child", c => Task.CompletedTask, new RegionOptions { MaxTasks = 0 }));
+            Assert.Contains("child", ex.Message);
+            return 1; // the parent still closes: nothing half-open is left owned by this task
+        }));
+        Assert.Equal(1, o.Value.Value);
+    }
+}

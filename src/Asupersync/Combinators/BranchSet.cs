@@ -95,10 +95,8 @@ public static partial class Combinators
     private static async Task<Outcome<TResult>> InRegionAsync<TResult>(Cx cx, string name, Func<Cx, Task<Outcome<TResult>>> body)
     {
         ArgumentNullException.ThrowIfNull(cx);
-        // Workaround for the kernel (reported): a region opened by a task whose cancel was already requested is
-        // cancelled on the spot, its main task cannot be spawned, and the half-opened region is never closed, so
-        // the caller could never complete. Such a region would run nothing anyway: report the cancel directly.
-        if (cx.CancelReason is { } already) return Outcome<TResult>.Cancelled(already);
+        // A caller that is already draining (cleanup code) still gets a working combinator: the kernel bounds the
+        // region by the caller's cleanup deadline.
         Outcome<TResult> result = default;
         bool computed = false;
         var region = await cx.RegionAsync(name, async rcx =>

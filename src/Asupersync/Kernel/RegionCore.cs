@@ -119,10 +119,16 @@ internal sealed class RegionCore
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
+        // An owner whose cancel is already requested (it is draining, or inside a mask) may still open a region:
+        // cleanup code keeps working. Such a region is part of the owner's cleanup, so instead of being cancelled
+        // at birth (its body would never run) it gets the owner's cleanup deadline as its own deadline.
+        var ownerCleanup = owner.CleanupDeadlineIfCancelled;
+        if (ownerCleanup is { } cd && cd != TimeSpan.MaxValue)
+            options = options with { Budget = options.Budget.Meet(Budget.AtDeadline(cd)) };
         RegionCore child;
         lock (this)
         {
-            if (_state is RegionState.Draining or RegionState.Finalizing or RegionState.Closed)
+            if (_state is RegionState.Finalizing or RegionState.Closed || (_state == RegionState.Draining && ownerCleanup is null))
                 throw new RegionClosedException(Name, _state, "new child regions");
             if (Options.MaxChildRegions is { } max && _openChildren >= max)
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxChildRegions), max);
@@ -132,8 +138,6 @@ internal sealed class RegionCore
         }
         owner.AddOwnedRegion(child);
         child.Start();
-        // An owner already being cancelled hands the cancel straight down.
-        if (owner.Reason is { } r) child.RequestCancel(r.ForChild(child.Id, Runtime.Now), Budget.Unlimited);
         return child;
     }
 
@@ -426,6 +430,17 @@ internal sealed class RegionCore
     private void OnChildClosed(RegionCore child)
     {
         lock (this) _openChildren--;
+    }
+
+    /// <summary>The region's body could not be spawned: close the empty region so that its owner is not left waiting for it.</summary>
+    internal void AbandonOpen()
+    {
+        lock (this)
+        {
+            _main = null;
+            if (_state == RegionState.Open) _state = RegionState.Closing;
+        }
+        TryQuiesce();
     }
 
     /// <summary>Runs <paramref name="onClosed"/> once the region is Closed (immediately if it already is).</summary>

@@ -481,6 +481,15 @@ internal abstract class TaskCore : SynchronizationContext
         }
     }
 
+    /// <summary>When a cancel was requested: the cleanup deadline (MaxValue when none); otherwise null.</summary>
+    internal TimeSpan? CleanupDeadlineIfCancelled
+    {
+        get
+        {
+            lock (this) return _reason is null ? null : _cold?.CleanupDeadline ?? TimeSpan.MaxValue;
+        }
+    }
+
     /// <summary>True while the task is parked in a cancel-safe wait it has registered (tests use it to land a cancel inside the wait).</summary>
     internal bool HasRegisteredWait
     {

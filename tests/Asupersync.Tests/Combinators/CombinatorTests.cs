@@ -136,7 +136,7 @@ public class CombinatorTests
     });
 
     [Fact]
-    public Task CombinatorInCleanupOfCancelledTask_ReportsCancelled_InsteadOfHanging() => Rt.Ok(async cx =>
+    public Task CombinatorInCleanupOfCancelledTask_RunsWithinTheCleanupBudget() => Rt.Ok(async cx =>
     {
         Outcome<int> inCleanup = default;
         bool started = false;
@@ -155,7 +155,8 @@ public class CombinatorTests
         await Rt.Until(cx, () => Volatile.Read(ref started));
         h.Cancel(message: "stop");
         Assert.True((await h.JoinAsync(cx)).IsCancelled);
-        Assert.True(inCleanup.IsCancelled);
-        Assert.Equal("stop", inCleanup.CancelReason!.Message);
+        // Cleanup code keeps working: the combinator ran (bounded by the task's cleanup deadline), no hang.
+        Assert.True(inCleanup.IsOk, inCleanup.ToString());
+        Assert.Equal(5, inCleanup.Value);
     });
 }
