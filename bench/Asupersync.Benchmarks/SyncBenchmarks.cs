@@ -1,10 +1,9 @@
-using Mutex = Asupersync.Sync.Mutex;
-using Semaphore = Asupersync.Sync.Semaphore;
+using Asupersync.Sync;
 using BenchmarkDotNet.Attributes;
 
 namespace Asupersync.Benchmarks;
 
-/// <summary>Mutex and Semaphore, uncontended and contended (4 tasks), vs SemaphoreSlim.</summary>
+/// <summary>AsyncMutex and AsyncSemaphore, uncontended and contended (4 tasks), vs SemaphoreSlim.</summary>
 [MemoryDiagnoser]
 public class MutexSemaphoreBenchmarks
 {
@@ -45,13 +44,13 @@ public class MutexSemaphoreBenchmarks
         return counter;
     }
 
-    [Benchmark(Description = "Asupersync Mutex LockAsync/Dispose")]
+    [Benchmark(Description = "Asupersync AsyncMutex LockAsync/Dispose")]
     public async Task<long> AsupersyncMutex()
     {
         int contenders = Contenders, per = N / Contenders;
         var o = await _rt.RunAsync(async cx =>
         {
-            var m = new Mutex();
+            var m = new AsyncMutex();
             long counter = 0;
             await cx.RegionAsync("contenders", cx =>
             {
@@ -72,13 +71,13 @@ public class MutexSemaphoreBenchmarks
         return o.Value;
     }
 
-    [Benchmark(Description = "Asupersync Semaphore(1) AcquireAsync/Release (obligation)")]
+    [Benchmark(Description = "Asupersync AsyncSemaphore(1) AcquireAsync/Release (obligation)")]
     public async Task<long> AsupersyncSemaphore()
     {
         int contenders = Contenders, per = N / Contenders;
         var o = await _rt.RunAsync(async cx =>
         {
-            var s = new Semaphore(1);
+            var s = new AsyncSemaphore(1);
             long counter = 0;
             await cx.RegionAsync("contenders", cx =>
             {

@@ -1,13 +1,13 @@
 using Asupersync.Lab;
 using Asupersync.Lab.Chaos;
 namespace Asupersync.Lab.Tests;
-/// <summary>A cancel-safe program using regions, finalizers, obligations, Mutex, Semaphore and budgets stays clean under heavy chaos.</summary>
+/// <summary>A cancel-safe program using regions, finalizers, obligations, AsyncMutex, AsyncSemaphore and budgets stays clean under heavy chaos.</summary>
 public class ChaosSweepTests
 {
     private static async Task Rich(Cx cx)
     {
-        var m = new Asupersync.Sync.Mutex();
-        var sem = new Asupersync.Sync.Semaphore(2);
+        var m = new Asupersync.Sync.AsyncMutex();
+        var sem = new Asupersync.Sync.AsyncSemaphore(2);
         await cx.RegionAsync("outer", async cx =>
         {
             cx.Defer(() => { });

@@ -23,8 +23,8 @@ public class DporPropertyTests
         {
             var x = new LabVar<int>("x");
             var y = new LabVar<int>("y");
-            var mutex = new Asupersync.Sync.Mutex();
-            var semaphore = new Asupersync.Sync.Semaphore(1);
+            var mutex = new Asupersync.Sync.AsyncMutex();
+            var semaphore = new Asupersync.Sync.AsyncSemaphore(1);
             var handles = new TaskHandle<Unit>[tasks];
             for (int t = 0; t < tasks; t++)
             {

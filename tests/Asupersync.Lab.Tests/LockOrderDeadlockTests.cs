@@ -89,12 +89,12 @@ public class LockOrderDeadlockTests
         await t2.JoinAsync(cx);
     };
 
-    /// <summary>The same bug with the library's <see cref="Asupersync.Sync.Mutex"/>.</summary>
+    /// <summary>The same bug with the library's <see cref="Asupersync.Sync.AsyncMutex"/>.</summary>
     private static Func<Cx, Task> TwoMutexes(bool fixedOrder) => async cx =>
     {
-        var a = new Asupersync.Sync.Mutex();
-        var b = new Asupersync.Sync.Mutex();
-        async Task Both(Cx cx, Asupersync.Sync.Mutex first, Asupersync.Sync.Mutex second)
+        var a = new Asupersync.Sync.AsyncMutex();
+        var b = new Asupersync.Sync.AsyncMutex();
+        async Task Both(Cx cx, Asupersync.Sync.AsyncMutex first, Asupersync.Sync.AsyncMutex second)
         {
             using (await first.LockAsync(cx))
             {

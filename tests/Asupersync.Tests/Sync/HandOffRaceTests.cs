@@ -25,7 +25,7 @@ public class HandOffRaceTests
     [Fact]
     public Task Mutex_GrantedThenCancelled_PassesLockToNextWaiter() => Rt.Ok(async cx =>
     {
-        var m = new Mutex();
+        var m = new AsyncMutex();
         var g = await m.LockAsync(cx);
         bool firstGot = false, secondGot = false;
         var first = cx.Spawn("first", async cx => { using (await m.LockAsync(cx)) firstGot = true; });
@@ -44,7 +44,7 @@ public class HandOffRaceTests
     [Fact]
     public Task Mutex_GrantedThenCancelled_NoOtherWaiter_LockBecomesFree() => Rt.Ok(async cx =>
     {
-        var m = new Mutex();
+        var m = new AsyncMutex();
         var g = await m.LockAsync(cx);
         var first = cx.Spawn("first", async cx => { using (await m.LockAsync(cx)) { } });
         await Rt.Until(cx, () => m.WaitingCount == 1);
@@ -91,7 +91,7 @@ public class HandOffRaceTests
     [Fact]
     public Task Semaphore_PermitsGrantedToCancelledAcquire_AreHandedOn() => Rt.Ok(async cx =>
     {
-        var sem = new Semaphore(1);
+        var sem = new AsyncSemaphore(1);
         var p = await sem.AcquireAsync(cx);
         var a1 = cx.Spawn("a1", async cx => { using (await sem.AcquireAsync(cx)) { } });
         await Rt.Until(cx, () => sem.WaitingCount == 1);

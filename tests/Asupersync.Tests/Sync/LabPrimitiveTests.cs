@@ -17,7 +17,7 @@ public class LabPrimitiveTests
 
     private static async Task MutexWithCancelledWaiter(Cx cx)
     {
-        var m = new Mutex();
+        var m = new AsyncMutex();
         int inside = 0;
         async Task Critical(Cx cx)
         {
@@ -88,7 +88,7 @@ public class LabPrimitiveTests
     private static async Task PermitHolderCancelled(Cx cx)
     {
         var (tx, rx) = Mpsc.Bounded<int>(1);
-        var sem = new Semaphore(1);
+        var sem = new AsyncSemaphore(1);
         var holder = cx.Spawn("holder", async cx =>
         {
             using var p = await sem.AcquireAsync(cx);

@@ -7,7 +7,7 @@ public class MutexTests
     [Fact]
     public Task Mutex_IsExclusive_UnderContention() => Rt.Ok(async cx =>
     {
-        var m = new Mutex();
+        var m = new AsyncMutex();
         int inside = 0, max = 0, counter = 0;
         await cx.RegionAsync("contention", async cx =>
         {
@@ -38,7 +38,7 @@ public class MutexTests
     [Fact]
     public Task Mutex_ServesWaitersInArrivalOrder() => Rt.Ok(async cx =>
     {
-        var m = new Mutex();
+        var m = new AsyncMutex();
         var order = new List<int>();
         var g = await m.LockAsync(cx);
         var handles = new List<TaskHandle<Unit>>();
@@ -61,7 +61,7 @@ public class MutexTests
     [Fact]
     public Task CancelledLockWait_DoesNotTakeTheLock_AndNextWaiterGetsIt() => Rt.Ok(async cx =>
     {
-        var m = new Mutex();
+        var m = new AsyncMutex();
         var g = await m.LockAsync(cx);
         bool cancelledGotLock = false;
         var first = cx.Spawn("cancelled", async cx =>
@@ -88,7 +88,7 @@ public class MutexTests
     [Fact]
     public Task Stress_CancelsRacingWithHandOffs_NeverLoseTheLock() => Rt.Ok(async cx =>
     {
-        var m = new Mutex();
+        var m = new AsyncMutex();
         int inside = 0, violations = 0;
         await cx.RegionAsync("stress", async cx =>
         {

@@ -53,7 +53,7 @@ public class BarrierTests
     [Fact]
     public Task Barrier_ReleasesRound_WithExactlyOneLeader() => Rt.Ok(async cx =>
     {
-        var b = new Barrier(3);
+        var b = new AsyncBarrier(3);
         var results = new System.Collections.Concurrent.ConcurrentBag<BarrierResult>();
         await cx.RegionAsync("round", async cx =>
         {
@@ -68,7 +68,7 @@ public class BarrierTests
     [Fact]
     public Task CancelledParticipant_DoesNotCountAsArrived() => Rt.Ok(async cx =>
     {
-        var b = new Barrier(2);
+        var b = new AsyncBarrier(2);
         var quitter = cx.Spawn("quitter", async cx => await b.WaitAsync(cx));
         await Rt.Until(cx, () => b.Arrived == 1);
         quitter.Cancel();

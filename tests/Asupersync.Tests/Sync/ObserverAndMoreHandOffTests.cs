@@ -38,8 +38,8 @@ public class ObserverAndMoreHandOffTests
         rt.Core.Observer = log;
         var o = await rt.RunAsync(async cx =>
         {
-            var m1 = new Mutex();
-            var m2 = new Mutex();
+            var m1 = new AsyncMutex();
+            var m2 = new AsyncMutex();
             using (await m1.LockAsync(cx)) { }
             using (await m2.LockAsync(cx)) { }
             using (await m1.LockAsync(cx)) { }

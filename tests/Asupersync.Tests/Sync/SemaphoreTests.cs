@@ -7,7 +7,7 @@ public class SemaphoreTests
     [Fact]
     public Task Semaphore_BoundsConcurrency() => Rt.Ok(async cx =>
     {
-        var sem = new Semaphore(3);
+        var sem = new AsyncSemaphore(3);
         int inside = 0, max = 0;
         await cx.RegionAsync("pool", async cx =>
         {
@@ -42,7 +42,7 @@ public class SemaphoreTests
     [Fact]
     public Task LargeRequestAtHead_IsNotOvertaken() => Rt.Ok(async cx =>
     {
-        var sem = new Semaphore(2);
+        var sem = new AsyncSemaphore(2);
         var p = await sem.AcquireAsync(cx, 2);
         var order = new List<string>();
         var big = cx.Spawn("big", async cx => { using (await sem.AcquireAsync(cx, 2)) order.Add("big"); });
@@ -59,7 +59,7 @@ public class SemaphoreTests
     [Fact]
     public Task CancelledAcquire_TakesNothing_AndUnblocksSmallerRequestsBehindIt() => Rt.Ok(async cx =>
     {
-        var sem = new Semaphore(2);
+        var sem = new AsyncSemaphore(2);
         var held = await sem.AcquireAsync(cx, 1);
         var big = cx.Spawn("big", async cx => { using (await sem.AcquireAsync(cx, 2)) { } });
         await Rt.Until(cx, () => sem.WaitingCount == 1);
@@ -75,7 +75,7 @@ public class SemaphoreTests
     [Fact]
     public async Task ForgottenPermit_IsReportedAsLeak_AndReturned()
     {
-        var sem = new Semaphore(1);
+        var sem = new AsyncSemaphore(1);
         var o = await Rt.Run(async cx =>
         {
             var inner = await cx.RegionAsync("leaky", async cx =>
@@ -92,7 +92,7 @@ public class SemaphoreTests
     [Fact]
     public Task PermitOfCancelledHolder_IsAborted_AndReturned() => Rt.Ok(async cx =>
     {
-        var sem = new Semaphore(1);
+        var sem = new AsyncSemaphore(1);
         bool holding = false;
         var h = cx.Spawn("holder", async cx =>
         {
@@ -111,7 +111,7 @@ public class SemaphoreTests
     [Fact]
     public Task Stress_CancelledAcquires_NeverLeakOrStealPermits() => Rt.Ok(async cx =>
     {
-        var sem = new Semaphore(2);
+        var sem = new AsyncSemaphore(2);
         int inside = 0, violations = 0;
         await cx.RegionAsync("stress", async cx =>
         {

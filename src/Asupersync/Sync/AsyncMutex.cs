@@ -15,20 +15,19 @@ namespace Asupersync.Sync;
 /// to it in that very instant, it is passed on to the next waiter — no wake-up is lost. A wait that completed
 /// before the cancel returns its guard (the cancel is raised at the next checkpoint), so the guard is never
 /// lost either: hold it in a <c>using</c>.</para>
-/// <para>The guard is not tied to a task: any code may dispose it. Disposing it twice is harmless. The name
-/// clashes with <see cref="System.Threading.Mutex"/> when both namespaces are imported; alias it
-/// (<c>using Mutex = Asupersync.Sync.Mutex;</c>) or put <c>using Asupersync.Sync;</c> inside your namespace.</para>
+/// <para>The guard is not tied to a task: any code may dispose it. Disposing it twice is harmless. (Named
+/// <c>AsyncMutex</c> so that it does not clash with <see cref="System.Threading.Mutex"/> under implicit usings.)</para>
 /// </remarks>
 /// <example>
 /// <code>
-/// var mutex = new Mutex();
+/// var mutex = new AsyncMutex();
 /// using (await mutex.LockAsync(cx))
 /// {
 ///     balance += 10;          // exclusive
 /// }
 /// </code>
 /// </example>
-public sealed class Mutex : IWaitOwner<MutexGuard>
+public sealed class AsyncMutex : IWaitOwner<MutexGuard>
 {
     private readonly Lock _gate = new();
     private readonly WaitQueue<MutexGuard> _waiters = new();
@@ -36,7 +35,7 @@ public sealed class Mutex : IWaitOwner<MutexGuard>
     private long _id;
 
     /// <summary>Creates an unlocked mutex.</summary>
-    public Mutex() { }
+    public AsyncMutex() { }
 
     /// <summary>True while some guard holds the lock (a snapshot).</summary>
     public bool IsLocked
@@ -52,7 +51,7 @@ public sealed class Mutex : IWaitOwner<MutexGuard>
 
     /// <summary>
     /// Takes the lock, waiting in FIFO order if it is held. A checkpoint; cancel-safe (see the remarks of
-    /// <see cref="Mutex"/>).
+    /// <see cref="AsyncMutex"/>).
     /// </summary>
     /// <param name="cx">The waiting task's context.</param>
     /// <returns>The guard; dispose it to release the lock.</returns>
@@ -150,12 +149,12 @@ public sealed class Mutex : IWaitOwner<MutexGuard>
     }
 }
 
-/// <summary>Holds a <see cref="Mutex"/>; disposing it releases the lock. Disposing twice is harmless.</summary>
+/// <summary>Holds a <see cref="AsyncMutex"/>; disposing it releases the lock. Disposing twice is harmless.</summary>
 public sealed class MutexGuard : IDisposable
 {
-    private Mutex? _mutex;
+    private AsyncMutex? _mutex;
 
-    internal MutexGuard(Mutex mutex) => _mutex = mutex;
+    internal MutexGuard(AsyncMutex mutex) => _mutex = mutex;
 
     /// <summary>True until the guard is disposed.</summary>
     public bool IsHeld => Volatile.Read(ref _mutex) is not null;

@@ -21,14 +21,14 @@ namespace Asupersync.Sync;
 /// </remarks>
 /// <example>
 /// <code>
-/// var pool = new Semaphore(4);              // at most 4 concurrent downloads
+/// var pool = new AsyncSemaphore(4);              // at most 4 concurrent downloads
 /// using (await pool.AcquireAsync(cx))
 /// {
 ///     await DownloadAsync(cx, url);
 /// }
 /// </code>
 /// </example>
-public sealed class Semaphore : IWaitOwner<int>
+public sealed class AsyncSemaphore : IWaitOwner<int>
 {
     private readonly Lock _gate = new();
     private readonly WaitQueue<int> _waiters = new();
@@ -37,7 +37,7 @@ public sealed class Semaphore : IWaitOwner<int>
 
     /// <summary>Creates a semaphore with <paramref name="permits"/> free permits.</summary>
     /// <param name="permits">The initial (and usual maximum) number of permits; non-negative.</param>
-    public Semaphore(int permits)
+    public AsyncSemaphore(int permits)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(permits);
         _available = permits;
@@ -192,14 +192,14 @@ public sealed class Semaphore : IWaitOwner<int>
 }
 
 /// <summary>
-/// Permits acquired from a <see cref="Semaphore"/>: a reserved obligation of kind
+/// Permits acquired from a <see cref="AsyncSemaphore"/>: a reserved obligation of kind
 /// <see cref="ObligationKind.SemaphorePermit"/>. Release or dispose it (only the acquiring task may).
 /// </summary>
 public sealed class SemaphorePermit : IDisposable
 {
-    private readonly Semaphore _semaphore;
+    private readonly AsyncSemaphore _semaphore;
 
-    internal SemaphorePermit(Semaphore semaphore, int count)
+    internal SemaphorePermit(AsyncSemaphore semaphore, int count)
     {
         _semaphore = semaphore;
         Count = count;

@@ -9,17 +9,16 @@ namespace Asupersync.Sync;
 /// <remarks>
 /// <b>Cancel-safety.</b> A task cancelled while waiting leaves the barrier: it no longer counts as arrived, so
 /// the round still needs <c>n</c> live arrivals (nobody is released early by a task that went away).
-/// The name clashes with <see cref="System.Threading.Barrier"/> under the SDK's implicit usings: alias it
-/// (<c>using Barrier = Asupersync.Sync.Barrier;</c>) or put <c>using Asupersync.Sync;</c> inside your namespace.
+/// (Named <c>AsyncBarrier</c> so that it does not clash with <see cref="System.Threading.Barrier"/> under implicit usings.)
 /// </remarks>
 /// <example>
 /// <code>
-/// var barrier = new Barrier(3);
+/// var barrier = new AsyncBarrier(3);
 /// var r = await barrier.WaitAsync(cx);
 /// if (r.IsLeader) PublishRound();
 /// </code>
 /// </example>
-public sealed class Barrier : IWaitOwner<bool>
+public sealed class AsyncBarrier : IWaitOwner<bool>
 {
     private readonly Lock _gate = new();
     private readonly WaitQueue<bool> _waiters = new();
@@ -29,7 +28,7 @@ public sealed class Barrier : IWaitOwner<bool>
 
     /// <summary>Creates a barrier for <paramref name="participants"/> tasks.</summary>
     /// <param name="participants">At least 1.</param>
-    public Barrier(int participants)
+    public AsyncBarrier(int participants)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(participants);
         _participants = participants;
@@ -97,7 +96,7 @@ public sealed class Barrier : IWaitOwner<bool>
     private void AssertInvariants() => PrimitiveSupport.Invariant(_waiters.Count < _participants, ref _id, "LostWakeup", "a full round is released at once");
 }
 
-/// <summary>What <see cref="Barrier.WaitAsync"/> tells a participant.</summary>
+/// <summary>What <see cref="AsyncBarrier.WaitAsync"/> tells a participant.</summary>
 /// <param name="IsLeader">True for exactly one task per round (the last to arrive).</param>
 /// <param name="Generation">The round number, from 0.</param>
 public readonly record struct BarrierResult(bool IsLeader, long Generation);
