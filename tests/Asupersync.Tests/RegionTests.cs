@@ -392,3 +392,23 @@ public class RegionInCleanupTests
         Assert.Equal(1, o.Value.Value);
     }
 }
+
+public class RegionChurnTests
+{
+    [Fact]
+    public async Task ManySequentialChildRegions_AreNotRetainedByTheParent()
+    {
+        int maxChildren = 0;
+        var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("connection", async cx =>
+        {
+            for (int i = 0; i < 2000; i++)
+            {
+                var r = await cx.RegionAsync("request", cx => Task.FromResult(i));
+                Assert.Equal(i, r.Value);
+                maxChildren = Math.Max(maxChildren, cx.Region.Children.Count);
+            }
+        }));
+        Assert.True(o.Value.IsOk);
+        Assert.Equal(0, maxChildren); // each request region is gone from the parent once closed
+    }
+}

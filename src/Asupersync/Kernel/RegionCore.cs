@@ -70,6 +70,7 @@ internal sealed class RegionCore
     /// <summary>Entries in the lazy task list, completed ones included (for tests of the pruning bound).</summary>
     internal int TaskListLength { get { lock (this) return _listCount; } }
 
+    /// <summary>The child regions that are still open.</summary>
     internal IReadOnlyList<RegionCore> Children { get { lock (this) return _children?.ToArray() ?? []; } }
 
     /// <summary>Arms the region's deadline (a deadline cancels the whole region).</summary>
@@ -429,7 +430,13 @@ internal sealed class RegionCore
 
     private void OnChildClosed(RegionCore child)
     {
-        lock (this) _openChildren--;
+        // Closed children are dropped: a long-lived region (a keep-alive connection opening a region per
+        // request) must not accumulate them.
+        lock (this)
+        {
+            _openChildren--;
+            _children?.Remove(child);
+        }
     }
 
     /// <summary>The region's body could not be spawned: close the empty region so that its owner is not left waiting for it.</summary>
