@@ -191,19 +191,29 @@ internal sealed class ThreeLaneScheduler : Driver
         catch (ObjectDisposedException) { }
     }
 
+    private int _pumpRequests;
+
     private void PumpTimers()
     {
-        if (_stopping) return;
-        lock (_timerGate) _armedFor = TimeSpan.MaxValue;
-        Core.Timers.FireDue(Now);
-        var next = Core.Timers.NextDue;
-        if (next is { } n)
+        // One pumper at a time: the ITimer may call back again (re-armed for an earlier timer) while a pump is
+        // still firing callbacks, and two concurrent pumps would fire due timers out of order. A callback that
+        // finds a pump running leaves the work to it; the pumper loops until no request is left.
+        if (Interlocked.Increment(ref _pumpRequests) != 1) return;
+        do
         {
-            lock (_timerGate)
+            if (_stopping) return;
+            lock (_timerGate) _armedFor = TimeSpan.MaxValue;
+            Core.Timers.FireDue(Now);
+            var next = Core.Timers.NextDue;
+            if (next is { } n)
             {
-                if (n < _armedFor) ArmLocked(n);
+                lock (_timerGate)
+                {
+                    if (n < _armedFor) ArmLocked(n);
+                }
             }
         }
+        while (Interlocked.Decrement(ref _pumpRequests) != 0);
     }
 
     private const int SpinsBeforePark = 50;
