@@ -37,6 +37,9 @@ internal abstract class TaskCore : SynchronizationContext
     internal TaskCore? RegionNext;
     private volatile bool _done;
 
+    /// <summary>Set by a yield just before it schedules the task: the driver must queue it behind the others.</summary>
+    internal bool Yielding;
+
     /// <summary>True once the task completed (a lock-free read for the region's lazy list).</summary>
     internal bool IsDone => _done;
 

@@ -160,8 +160,11 @@ internal sealed class YieldOp : IValueTaskSource
 
     public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
 
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        _task.Yielding = true; // to the back of its lane, never a driver's run-next slot
         _task.Enqueue(continuation, state);
+    }
 
     public void GetResult(short token) { }
 }

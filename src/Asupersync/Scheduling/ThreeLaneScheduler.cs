@@ -98,8 +98,25 @@ internal sealed class ThreeLaneScheduler : Driver
         if (lane == Lane.Ready && task.Priority == 0)
         {
             var w = t_worker;
-            if (w is not null && ReferenceEquals(w.Owner, this)) w.Local.Enqueue(task);
-            else _injector.Enqueue(task);
+            bool yielding = task.Yielding;
+            task.Yielding = false;
+            if (w is not null && ReferenceEquals(w.Owner, this) && yielding)
+            {
+                w.Local.Enqueue(task);
+            }
+            else if (w is not null && ReferenceEquals(w.Owner, this))
+            {
+                // LIFO slot: a task made ready by the running step (a child just spawned, a joiner just woken, a
+                // region's caller once its body ended) runs next on this worker, where its data is hot, without
+                // waking another core. The previous occupant moves to the queue, where others may steal it.
+                var prev = Interlocked.Exchange(ref w.Next, task);
+                if (prev is null) return;
+                w.Local.Enqueue(prev);
+            }
+            else
+            {
+                _injector.Enqueue(task);
+            }
         }
         else if (lane == Lane.Cancel)
         {
@@ -167,7 +184,7 @@ internal sealed class ThreeLaneScheduler : Driver
     private bool HasWork()
     {
         if (Volatile.Read(ref _sharedCount) > 0 || Volatile.Read(ref _cancelCount) > 0 || !_injector.IsEmpty) return true;
-        foreach (var w in _workers) if (!w.Local.IsEmpty) return true;
+        foreach (var w in _workers) if (!w.Local.IsEmpty || Volatile.Read(ref w.Next) is not null) return true;
         return false;
     }
 
@@ -217,11 +234,14 @@ internal sealed class ThreeLaneScheduler : Driver
     }
 
     private const int SpinsBeforePark = 50;
+    private const int MaxNextStreak = 8;
 
     private sealed class Worker
     {
         internal readonly ThreeLaneScheduler Owner;
         internal readonly ConcurrentQueue<TaskCore> Local = new();
+        internal TaskCore? Next; // the LIFO slot (taken with Interlocked.Exchange, also by thieves)
+        private int _nextStreak;
         private readonly int _index;
         private Thread? _thread;
 
@@ -260,6 +280,7 @@ internal sealed class ThreeLaneScheduler : Driver
                     Thread.SpinWait(20);
                     task = o.TakeShared(ref streak) ?? TakeReady();
                 }
+                task ??= TakeReady(stealNext: true);
                 if (task is not null)
                 {
                     task.RunStep();
@@ -278,16 +299,35 @@ internal sealed class ThreeLaneScheduler : Driver
             }
         }
 
-        private TaskCore? TakeReady()
+        private TaskCore? TakeReady(bool stealNext = false)
         {
             var o = Owner;
-            if (Local.TryDequeue(out var t)) return t;
+            TaskCore? t;
+            // The LIFO slot first, but at most a few times in a row, so a task that keeps waking its neighbour
+            // cannot starve the queue.
+            if (_nextStreak < MaxNextStreak && (t = Interlocked.Exchange(ref Next, null)) is not null)
+            {
+                _nextStreak++;
+                return t;
+            }
+            _nextStreak = 0;
+            if (Local.TryDequeue(out t)) return t;
+            if ((t = Interlocked.Exchange(ref Next, null)) is not null) return t;
             if (o._injector.TryDequeue(out t)) return t;
             var ws = o._workers;
             for (int i = 1; i < ws.Length; i++)
             {
                 var victim = ws[(_index + i) % ws.Length];
                 if (victim.Local.TryDequeue(out t)) return t;
+            }
+            if (stealNext)
+            {
+                // Only a worker about to park takes another's LIFO slot: normally its owner runs it next, but an
+                // owner stuck in a long step must not strand it.
+                for (int i = 1; i < ws.Length; i++)
+                {
+                    if ((t = Interlocked.Exchange(ref ws[(_index + i) % ws.Length].Next, null)) is not null) return t;
+                }
             }
             return null;
         }
