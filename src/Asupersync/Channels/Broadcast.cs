@@ -124,47 +124,43 @@ public sealed class BroadcastReceiver<T>
     public BroadcastReceiver<T> Clone() => new(_core, _next);
 }
 
-internal sealed class BroadcastCore<T> : IWaitOwner<Unit>
+internal sealed class BroadcastCore<T> : ChangeNotifier
 {
-    private readonly Lock _gate = new();
-    private readonly WaitQueue<Unit> _waiters = new();
     private readonly T[] _ring;
     private long _tail; // sequence number of the next value
-    private bool _closed;
-    private Exception? _error;
-    private long _id;
 
-    internal BroadcastCore(int capacity) => _ring = new T[capacity];
+    internal BroadcastCore(int capacity) : base("broadcast") => _ring = new T[capacity];
 
     internal long Tail
     {
-        get { lock (_gate) return _tail; }
+        get { lock (Gate) return _tail; }
     }
+
+    protected override bool ChangedSinceLocked(long mark) => mark < _tail;
 
     internal void Send(T value)
     {
         List<PrimitiveWait<Unit>> wake;
-        lock (_gate)
+        lock (Gate)
         {
-            PrimitiveSupport.Touch(null, ref _id, "broadcast");
-            if (_closed) throw new ChannelClosedException("The broadcast channel is closed", _error);
+            Touch(null);
+            if (Closed) throw ClosedException();
             _ring[_tail % _ring.Length] = value;
             _tail++;
-            wake = _waiters.DrainAll();
-            foreach (var w in wake) w.Grant(default);
+            wake = TakeWaitersLocked();
         }
         // Waking is only a hint to re-read the ring: a receiver cancelled in this instant loses nothing.
-        foreach (var w in wake) w.Deliver();
+        Wake(wake);
     }
 
     internal bool TryRead(ref long next, out BroadcastMessage<T> message)
     {
-        lock (_gate)
+        lock (Gate)
         {
-            PrimitiveSupport.Touch(null, ref _id, "broadcast");
+            Touch(null);
             if (next >= _tail)
             {
-                if (_closed) throw new ChannelClosedException("The broadcast channel is closed", _error);
+                if (Closed) throw ClosedException();
                 message = default;
                 return false;
             }
@@ -179,43 +175,5 @@ internal sealed class BroadcastCore<T> : IWaitOwner<Unit>
             next++;
             return true;
         }
-    }
-
-    internal ValueTask WaitAsync(Cx cx, long next)
-    {
-        var task = cx.Task;
-        task.Checkpoint();
-        PrimitiveWait<Unit> w;
-        lock (_gate)
-        {
-            PrimitiveSupport.Touch(task, ref _id, "broadcast");
-            if (next < _tail || _closed) return ValueTask.CompletedTask;
-            w = new PrimitiveWait<Unit>(task, this);
-            _waiters.Enqueue(w);
-        }
-        PrimitiveSupport.Park(w, "broadcast", _id);
-        return w.AsUntypedValueTask();
-    }
-
-    internal void Close(Exception? error)
-    {
-        List<PrimitiveWait<Unit>> wake;
-        lock (_gate)
-        {
-            PrimitiveSupport.Touch(null, ref _id, "broadcast");
-            if (_closed) return;
-            _closed = true;
-            _error = error;
-            wake = _waiters.DrainAll();
-            foreach (var w in wake) w.Grant(default);
-        }
-        foreach (var w in wake) w.Deliver();
-    }
-
-    void IWaitOwner<Unit>.OnWaitInterrupted(PrimitiveWait<Unit> wait)
-    {
-        PrimitiveSupport.Touch(null, ref _id, "broadcast");
-        lock (_gate) _waiters.Remove(wait);
-        Debug.Assert(!wait.Queued);
     }
 }

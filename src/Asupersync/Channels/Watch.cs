@@ -106,28 +106,25 @@ public sealed class WatchReceiver<T>
     public WatchReceiver<T> Clone() => new(_core, _seen);
 }
 
-internal sealed class WatchCore<T> : IWaitOwner<Unit>
+internal sealed class WatchCore<T> : ChangeNotifier
 {
-    private readonly Lock _gate = new();
-    private readonly WaitQueue<Unit> _waiters = new();
     private T _value;
     private long _version;
-    private bool _closed;
-    private Exception? _error;
-    private long _id;
 
-    internal WatchCore(T initial) => _value = initial;
+    internal WatchCore(T initial) : base("watch") => _value = initial;
 
     internal long Version
     {
-        get { lock (_gate) return _version; }
+        get { lock (Gate) return _version; }
     }
+
+    protected override bool ChangedSinceLocked(long mark) => _version != mark;
 
     internal T Borrow(out long version)
     {
-        lock (_gate)
+        lock (Gate)
         {
-            PrimitiveSupport.Touch(null, ref _id, "watch");
+            Touch(null);
             version = _version;
             return _value;
         }
@@ -136,67 +133,29 @@ internal sealed class WatchCore<T> : IWaitOwner<Unit>
     internal void Send(T value)
     {
         List<PrimitiveWait<Unit>> wake;
-        lock (_gate)
+        lock (Gate)
         {
-            PrimitiveSupport.Touch(null, ref _id, "watch");
-            if (_closed) throw new ChannelClosedException("The watch channel is closed", _error);
+            Touch(null);
+            if (Closed) throw ClosedException();
             _value = value;
             _version++;
-            wake = _waiters.DrainAll();
-            foreach (var w in wake) w.Grant(default);
+            wake = TakeWaitersLocked();
         }
-        foreach (var w in wake) w.Deliver(); // a hint to re-check the version: nothing to hand on if cancelled
+        Wake(wake); // a hint to re-check the version: nothing to hand on if cancelled
     }
 
     internal bool TryTakeChange(ref long seen)
     {
-        lock (_gate)
+        lock (Gate)
         {
-            PrimitiveSupport.Touch(null, ref _id, "watch");
+            Touch(null);
             if (_version != seen)
             {
                 seen = _version;
                 return true;
             }
-            if (_closed) throw new ChannelClosedException("The watch channel is closed", _error);
+            if (Closed) throw ClosedException();
             return false;
         }
-    }
-
-    internal ValueTask WaitAsync(Cx cx, long seen)
-    {
-        var task = cx.Task;
-        task.Checkpoint();
-        PrimitiveWait<Unit> w;
-        lock (_gate)
-        {
-            PrimitiveSupport.Touch(task, ref _id, "watch");
-            if (_version != seen || _closed) return ValueTask.CompletedTask;
-            w = new PrimitiveWait<Unit>(task, this);
-            _waiters.Enqueue(w);
-        }
-        PrimitiveSupport.Park(w, "watch", _id);
-        return w.AsUntypedValueTask();
-    }
-
-    internal void Close(Exception? error)
-    {
-        List<PrimitiveWait<Unit>> wake;
-        lock (_gate)
-        {
-            PrimitiveSupport.Touch(null, ref _id, "watch");
-            if (_closed) return;
-            _closed = true;
-            _error = error;
-            wake = _waiters.DrainAll();
-            foreach (var w in wake) w.Grant(default);
-        }
-        foreach (var w in wake) w.Deliver();
-    }
-
-    void IWaitOwner<Unit>.OnWaitInterrupted(PrimitiveWait<Unit> wait)
-    {
-        PrimitiveSupport.Touch(null, ref _id, "watch");
-        lock (_gate) _waiters.Remove(wait);
     }
 }
