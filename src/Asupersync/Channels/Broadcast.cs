@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Asupersync.Kernel;
 using Asupersync.Sync;
 
 namespace Asupersync.Channels;
