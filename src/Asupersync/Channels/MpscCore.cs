@@ -346,22 +346,32 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             PrimitiveSupport.Touch(null, ref _id, "channel");
             Debug.Assert(_unacked > 0);
             _unacked--;
-            if (_receiverClosed)
-            {
-                FreeSlotLocked(ref fx);
-            }
-            else if (_receivers.Dequeue() is { } next)
-            {
-                next.Grant(item);
-                _inflight++;
-                fx.Receive = next;
-            }
-            else
-            {
-                _items.PushFront(item);
-            }
+            ReturnItemLocked(item, ref fx);
         }
         Apply(fx);
+    }
+
+    /// <summary>
+    /// An item taken but not consumed (nacked, or handed to a receive cancelled in that instant) goes to the next
+    /// receive, else back to the front (it is older than everything buffered); with the receiver closed, its slot
+    /// is freed. Caller holds the lock.
+    /// </summary>
+    private void ReturnItemLocked(T item, ref Effects fx)
+    {
+        if (_receiverClosed)
+        {
+            FreeSlotLocked(ref fx);
+        }
+        else if (_receivers.Dequeue() is { } next)
+        {
+            next.Grant(item);
+            _inflight++;
+            fx.Receive = next;
+        }
+        else
+        {
+            _items.PushFront(item);
+        }
     }
 
     void IWaitOwner<T>.OnWaitInterrupted(PrimitiveWait<T> wait)
@@ -377,20 +387,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
                 _inflight--;
                 var item = wait.Value;
                 wait.Value = default!;
-                if (_receiverClosed)
-                {
-                    FreeSlotLocked(ref fx);
-                }
-                else if (_receivers.Dequeue() is { } next)
-                {
-                    next.Grant(item);
-                    _inflight++;
-                    fx.Receive = next;
-                }
-                else
-                {
-                    _items.PushFront(item);
-                }
+                ReturnItemLocked(item, ref fx);
             }
             else
             {
