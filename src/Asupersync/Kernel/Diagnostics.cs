@@ -69,7 +69,7 @@ public sealed class RuntimeDiagnostics
 
     internal void OnLeakCounted() => Interlocked.Increment(ref _leaks);
 
-    internal void ReportLeak(TaskCore? task, int count, string message, RegionCore? region = null) =>
+    internal void ReportLeak(TaskCore? task, string message, RegionCore? region = null) =>
         Publish(DiagnosticKind.ObligationLeak, task, message, region);
 
     internal void Report(DiagnosticKind kind, TaskCore? task, string message)

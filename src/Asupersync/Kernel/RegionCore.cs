@@ -398,7 +398,7 @@ internal sealed class RegionCore
             if (n > 0)
             {
                 var msg = $"region '{Name}' closed with {n} reserved obligation(s)";
-                Runtime.Diagnostics.ReportLeak(null, n, msg, this);
+                Runtime.Diagnostics.ReportLeak(null, msg, this);
                 if (Runtime.Options.LeakResponse == LeakResponse.Fail)
                 {
                     lock (this) _aggregate = Outcome<Unit>.Join(_aggregate, Outcome<Unit>.Err(new ObligationLeakedException(msg)));

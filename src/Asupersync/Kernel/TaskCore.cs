@@ -522,7 +522,6 @@ internal abstract class TaskCore : SynchronizationContext
             RequestCancel(new CancelReason(CancelKind.CostBudget, $"cost quota of {q} used up", Runtime.Now, Region.Id, Id), Asupersync.Budget.Unlimited);
     }
 
-    internal long CostUsed { get { lock (this) return _cold?.Cost ?? 0; } }
 
     // ---------------------------------------------------------------- token bridge
 
@@ -643,7 +642,7 @@ internal abstract class TaskCore : SynchronizationContext
                 {
                     var msg = $"task '{Name}' in region '{Region.Name}' ended {result.Kind} still holding {leaked.Count} reserved obligation(s): " +
                               string.Join(", ", leaked.Select(o => $"#{o.Id} {o.Kind} '{o.Description}'"));
-                    Runtime.Diagnostics.ReportLeak(this, leaked.Count, msg);
+                    Runtime.Diagnostics.ReportLeak(this, msg);
                     if (Runtime.Options.LeakResponse == LeakResponse.Fail)
                         result = Outcome<Unit>.Join(result, Outcome<Unit>.Err(new ObligationLeakedException(msg)));
                 }
