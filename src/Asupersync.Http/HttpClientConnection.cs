@@ -104,6 +104,7 @@ public sealed class HttpClientConnection : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(target);
+        cx.Require(Capabilities.IO);
         if (!HttpSyntax.IsToken(method)) throw new ArgumentException("Invalid method.", nameof(method));
         if (target.Any(c => c is <= ' ' or >= (char)0x7F)) throw new ArgumentException("Invalid target.", nameof(target));
         if (_broken) throw new InvalidOperationException("An earlier exchange on this connection was cancelled or failed; open a new connection.");

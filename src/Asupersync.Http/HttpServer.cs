@@ -79,13 +79,15 @@ public sealed class HttpServer
     /// (then drains it as described on <see cref="HttpServer"/>). Owns <paramref name="stream"/>: it is always
     /// closed or aborted on return. Never throws for anything the client does.
     /// </summary>
-    /// <param name="cx">The connection task's context; each request's handler runs in a region it owns.</param>
+    /// <param name="cx">The connection task's context; each request's handler runs in a region it owns. Needs
+    /// <see cref="Capabilities.IO"/>, <see cref="Capabilities.Time"/> (read deadlines) and <see cref="Capabilities.Spawn"/>.</param>
     /// <param name="stream">The accepted connection.</param>
     /// <returns>How the connection ended.</returns>
     public async Task<HttpConnectionEnd> ServeConnectionAsync(Cx cx, TcpStream stream)
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(stream);
+        cx.Require(Capabilities.IO | Capabilities.Time | Capabilities.Spawn); // socket I/O, read deadlines, a region per request
         lock (_live) _live.Add(stream);
         var end = HttpConnectionEnd.Aborted;
         try
@@ -136,13 +138,15 @@ public sealed class HttpServer
     /// (remaining connections are aborted), <see cref="HttpServerPhase.Stopped"/> once every connection ended.
     /// Connections live in a region owned by this task, so none outlives the call.
     /// </summary>
-    /// <param name="cx">The serving task's context.</param>
+    /// <param name="cx">The serving task's context. Needs <see cref="Capabilities.IO"/>, <see cref="Capabilities.Time"/>
+    /// (deadlines, the drain timer) and <see cref="Capabilities.Spawn"/>.</param>
     /// <param name="listener">A bound listener; it is closed on return.</param>
     /// <returns>A task completing when stopped (it ends Cancelled when the stop was a cancel).</returns>
     public async Task ServeAsync(Cx cx, TcpListener listener)
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(listener);
+        cx.Require(Capabilities.IO | Capabilities.Time | Capabilities.Spawn); // accept, deadlines and the drain timer, a task per connection
         TimerEntry? force = null;
         try
         {

@@ -49,7 +49,8 @@ public static class TcpCx
     }
 
     /// <summary>
-    /// Connects to <paramref name="endPoint"/>. A checkpoint; needs <see cref="Capabilities.IO"/>.
+    /// Connects to <paramref name="endPoint"/>. A checkpoint; needs <see cref="Capabilities.IO"/>, and
+    /// <see cref="Capabilities.Time"/> too when a <c>timeout</c> is given.
     /// </summary>
     /// <remarks>
     /// <b>Cancel-safety:</b> cancel-safe. A cancel (or the timeout) ends the attempt; a connection that completes
@@ -76,7 +77,7 @@ public static class TcpCx
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(endPoint);
         if (timeout is { } t) ArgumentOutOfRangeException.ThrowIfLessThan(t, TimeSpan.Zero, nameof(timeout));
-        cx.Require(Capabilities.IO);
+        cx.Require(timeout is null ? Capabilities.IO : Capabilities.IO | Capabilities.Time);
         cx.Checkpoint();
         return new TcpStream(await ProviderOf(cx).ConnectAsync(cx, endPoint, timeout));
     }

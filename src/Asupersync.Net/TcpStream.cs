@@ -60,7 +60,9 @@ public sealed class TcpStream : IAsyncDisposable, IDisposable
     /// <summary>
     /// Reads like <see cref="ReadAsync(Cx, Memory{byte})"/>, bounded by <paramref name="budget"/>: when its deadline
     /// (or timeout, measured from now) passes first, the read ends with <see cref="TimeoutException"/>. The task
-    /// is not cancelled — this is how a protocol bounds an idle or slow peer (a header-read budget).
+    /// is not cancelled — this is how a protocol bounds an idle or slow peer (a header-read budget). Needs
+    /// <see cref="Capabilities.IO"/>, and <see cref="Capabilities.Time"/> too when the budget has a deadline or
+    /// timeout (it reads the clock and arms a timer).
     /// </summary>
     /// <remarks><b>Cancel-safety:</b> cancel-safe and timeout-safe: a read that was cancelled or timed out consumes nothing.</remarks>
     /// <param name="cx">The reading task's context.</param>
@@ -72,7 +74,7 @@ public sealed class TcpStream : IAsyncDisposable, IDisposable
     public ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, Budget budget)
     {
         ArgumentNullException.ThrowIfNull(cx);
-        cx.Require(Capabilities.IO);
+        cx.Require(budget.Deadline is null && budget.RelativeTimeout is null ? Capabilities.IO : Capabilities.IO | Capabilities.Time);
         cx.Checkpoint();
         if (IsClosed) throw NetErrors.ClosedLocally();
         if (buffer.IsEmpty) return new ValueTask<int>(0);

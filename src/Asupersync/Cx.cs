@@ -82,7 +82,14 @@ public sealed class Cx
     /// (HttpClient, database drivers, …). An <see cref="OperationCanceledException"/> it causes makes the task
     /// end Cancelled with the task's reason.
     /// </summary>
-    public CancellationToken CancellationToken => Task.GetCancellationToken();
+    public CancellationToken CancellationToken
+    {
+        get
+        {
+            Task.EnsureOwnStep();
+            return Task.GetCancellationToken();
+        }
+    }
 
     /// <summary>
     /// An explicit checkpoint: raises <see cref="CancelledException"/> if a cancel was requested and not yet
@@ -105,7 +112,11 @@ public sealed class Cx
     /// if (cx.AcknowledgeCancel() is { } reason) { await WriteGoodbyeAsync(cx, reason); return; }
     /// </code>
     /// </example>
-    public CancelReason? AcknowledgeCancel() => Task.AcknowledgeWithoutRaise();
+    public CancelReason? AcknowledgeCancel()
+    {
+        Task.EnsureOwnStep();
+        return Task.AcknowledgeWithoutRaise();
+    }
 
     /// <summary>
     /// Masks cancellation for a short critical section: checkpoints inside pass, and the cancel is raised at the
@@ -116,6 +127,7 @@ public sealed class Cx
     /// <example><code>using (cx.Mask()) { await WriteHeaderAndBodyAsync(cx); }</code></example>
     public MaskScope Mask()
     {
+        Task.EnsureOwnStep();
         Task.EnterMask();
         return new MaskScope(Task);
     }
@@ -218,26 +230,44 @@ public sealed class Cx
     /// Registers a region finalizer: it runs once, after every task of this task's region completed (also on
     /// cancel and panic), in LIFO order with the other finalizers, masked.
     /// </summary>
+    /// <remarks>
+    /// <para>Finalizers are budgeted: they run under the cleanup budget of the cancel that reached the region (or,
+    /// when the region was not cancelled, until its own deadline, which cancels it). When that budget runs out, a
+    /// finalizer still running is cancelled at its next checkpoint (its waits raise
+    /// <see cref="CancelledException"/>) and a <see cref="DiagnosticKind.BudgetOverrun"/> names it and its region;
+    /// the finalizers after it still run, but cannot wait. The region closes once the last one returned.</para>
+    /// <para>Each finalizer runs as its own internal task of the region, named <paramref name="name"/> (default
+    /// <c>finalizer #k of region 'r'</c>, k its registration index), with this Cx's capabilities.</para>
+    /// </remarks>
     /// <param name="finalizer">The cleanup.</param>
-    public void Defer(Action finalizer)
+    /// <param name="name">A name for diagnostics and traces (default <c>finalizer #k of region 'r'</c>).</param>
+    /// <exception cref="RegionClosedException">The region is already finalizing or closed.</exception>
+    public void Defer(Action finalizer, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(finalizer);
-        Region.AddFinalizer(finalizer);
+        Task.EnsureOwnStep();
+        Region.AddFinalizer(finalizer, Capabilities, name);
     }
 
-    /// <summary>Registers an asynchronous region finalizer (see <see cref="Defer(Action)"/>); it may await runtime operations.</summary>
-    /// <param name="finalizer">The cleanup; it receives the finalizer task's Cx.</param>
-    public void Defer(Func<Cx, Task> finalizer)
+    /// <summary>Registers an asynchronous region finalizer (see <see cref="Defer(Action, string?)"/>); it may await runtime operations, within the cleanup budget.</summary>
+    /// <param name="finalizer">The cleanup; it receives the finalizer task's own Cx (with this Cx's capabilities).</param>
+    /// <param name="name">A name for diagnostics and traces (default <c>finalizer #k of region 'r'</c>).</param>
+    /// <exception cref="RegionClosedException">The region is already finalizing or closed.</exception>
+    public void Defer(Func<Cx, Task> finalizer, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(finalizer);
-        Region.AddFinalizer(finalizer);
+        Task.EnsureOwnStep();
+        Region.AddFinalizer(finalizer, Capabilities, name);
     }
 
     /// <summary>Cancels this task's whole region (every task in it, this one included).</summary>
     /// <param name="message">Why.</param>
     /// <param name="budget">Cleanup budget for the cancelled tasks.</param>
-    public void CancelRegion(string? message = null, Budget budget = default) =>
+    public void CancelRegion(string? message = null, Budget budget = default)
+    {
+        Task.EnsureOwnStep();
         Region.RequestCancel(new CancelReason(CancelKind.User, message, Task.Runtime.Now, Region.Id, Task.Id), budget);
+    }
 
     // ---------------------------------------------------------------- time
 
@@ -261,7 +291,11 @@ public sealed class Cx
         return SleepOp.Start(Task, deadline);
     }
 
-    /// <summary>Yields: the task goes to the back of its lane. A checkpoint.</summary>
+    /// <summary>
+    /// Yields: the task goes to the back of its lane. A checkpoint on entry <em>and</em> on resumption: a cancel
+    /// requested while the task was yielded is raised when it runs again (unless masked), as after every other
+    /// runtime await — a yield loop is never a place where a cancel waits unseen.
+    /// </summary>
     /// <returns>A task completing when the task runs again.</returns>
     public ValueTask YieldAsync()
     {
@@ -301,7 +335,11 @@ public sealed class Cx
 
     /// <summary>Charges <paramref name="cost"/> units against the task's cost quota; exceeding it requests a CostBudget cancel.</summary>
     /// <param name="cost">Non-negative units.</param>
-    public void Charge(long cost) => Task.Charge(cost);
+    public void Charge(long cost)
+    {
+        Task.EnsureOwnStep();
+        Task.Charge(cost);
+    }
 
     /// <summary>Reserves a two-phase effect tracked in this region's ledger. Only this task may resolve it.</summary>
     /// <param name="kind">The kind of effect.</param>
@@ -310,12 +348,16 @@ public sealed class Cx
     public Obligation Reserve(ObligationKind kind, string description)
     {
         ArgumentNullException.ThrowIfNull(description);
+        Task.EnsureOwnStep();
         return Region.Reserve(Task, kind, description, null);
     }
 
     /// <summary>Reserves an obligation with a hook that runs once when it is resolved (used by primitives to free a slot).</summary>
-    internal Obligation Reserve(ObligationKind kind, string description, Action<Obligation, ObligationState>? onResolve) =>
-        Region.Reserve(Task, kind, description, onResolve);
+    internal Obligation Reserve(ObligationKind kind, string description, Action<Obligation, ObligationState>? onResolve)
+    {
+        Task.EnsureOwnStep();
+        return Region.Reserve(Task, kind, description, onResolve);
+    }
 
     /// <summary>
     /// Awaits a plain .NET task with the cancel protocol applied: a checkpoint, and a cancel while waiting
@@ -340,12 +382,20 @@ public sealed class Cx
         return BridgeOp<T>.Start(Task, task);
     }
 
+    /// <summary>
+    /// The gate of every effect: throws <see cref="InvalidOperationException"/> unless the caller runs as this Cx's
+    /// own live task, and <see cref="CapabilityException"/> (recorded for the Lab's AmbientAuthority oracle) unless
+    /// this Cx grants every capability in <paramref name="capability"/>. Library packages call it at their entry
+    /// points before doing anything on the caller's behalf.
+    /// </summary>
     internal void Require(Capabilities capability)
     {
-        if ((Capabilities & capability) != capability)
+        Task.EnsureOwnStep();
+        var missing = capability & ~Capabilities;
+        if (missing != Capabilities.None)
         {
-            Task.Runtime.Observer?.OnAccess(0, "capability-violation:" + capability);
-            throw new CapabilityException(capability, Task.Name);
+            Task.Runtime.Observer?.OnAccess(0, "capability-violation:" + missing);
+            throw new CapabilityException(missing, Task.Name);
         }
     }
 

@@ -83,6 +83,10 @@ internal sealed class BranchSet<T>
 /// <para>Every combinator opens a child region of the calling task's region (policy
 /// <see cref="RegionPolicy.CollectAll"/>), spawns its branches into it and returns only after the region closed:
 /// losers are cancelled <em>and drained</em> before the call returns.</para>
+/// <para>Capabilities: every combinator opens a child region and spawns its branches there, so it needs
+/// <see cref="Capabilities.Spawn"/>; <see cref="TimeoutAsync{T}"/>, <see cref="HedgeAsync{T}"/> and
+/// <see cref="RetryAsync{T}"/> also need <see cref="Capabilities.Time"/>. A missing capability throws
+/// <see cref="CapabilityException"/> at the call. Branches run with the caller's capabilities (never more).</para>
 /// <para>Outcomes aggregate by the lattice <c>Ok &lt; Err &lt; Cancelled &lt; Panicked</c>. When the caller itself is
 /// cancelled while the combinator runs, the branches are cancelled with it and drained, and the result is
 /// <c>Cancelled</c> with the caller's own reason (or Panicked if a branch panicked while draining).</para>

@@ -76,6 +76,8 @@ public static partial class Combinators
     /// <param name="backup">The hedge, started after the delay.</param>
     /// <param name="name">The region name.</param>
     /// <returns>The first success, or the join of both failures.</returns>
+    /// <remarks>Needs <see cref="Capabilities.Time"/> (the delay) and <see cref="Capabilities.Spawn"/>, checked at
+    /// the call (<see cref="CapabilityException"/>), not only when the delay starts.</remarks>
     /// <example>
     /// <code>
     /// var o = await cx.HedgeAsync(TimeSpan.FromMilliseconds(50), cx => QueryAsync(cx, replicaA), cx => QueryAsync(cx, replicaB));
@@ -83,8 +85,10 @@ public static partial class Combinators
     /// </example>
     public static Task<Outcome<T>> HedgeAsync<T>(this Cx cx, TimeSpan delay, Func<Cx, Task<T>> primary, Func<Cx, Task<T>> backup, string name = "hedge")
     {
+        ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(primary);
         ArgumentNullException.ThrowIfNull(backup);
+        cx.Require(Capabilities.Time | Capabilities.Spawn);
         return FirstOkAsync<T>(cx, [primary, async bcx =>
         {
             await bcx.SleepAsync(delay);

@@ -41,6 +41,8 @@ public static partial class Combinators
     /// <param name="policy">Attempts, backoff and filter (default <see cref="RetryPolicy.Default"/>).</param>
     /// <param name="name">The regions' name prefix.</param>
     /// <returns>The first Ok, or the last attempt's outcome.</returns>
+    /// <remarks>Needs <see cref="Capabilities.Spawn"/> (each attempt is a region) and <see cref="Capabilities.Time"/>
+    /// (the backoff pauses and the deadline check read the clock), checked at the call.</remarks>
     /// <example>
     /// <code>
     /// var o = await cx.RetryAsync(cx => FetchAsync(cx, url), new RetryPolicy { MaxAttempts = 4 });
@@ -50,6 +52,7 @@ public static partial class Combinators
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(body);
+        cx.Require(Capabilities.Time | Capabilities.Spawn);
         policy ??= RetryPolicy.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxAttempts, 1);
         var backoff = policy.InitialBackoff;

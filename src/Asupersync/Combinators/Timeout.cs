@@ -17,7 +17,8 @@ public static partial class Combinators
     /// gives <c>Cancelled</c> with the caller's reason; a panic while draining gives <c>Panicked</c>.
     /// </returns>
     /// <remarks>The limit is enforced by this combinator's own timer; it is not added to the body's
-    /// <see cref="Cx.Budget"/>.</remarks>
+    /// <see cref="Cx.Budget"/>. Needs <see cref="Capabilities.Time"/> (the timer) and <see cref="Capabilities.Spawn"/>
+    /// (the body runs as a task of a child region); without them it throws <see cref="CapabilityException"/>.</remarks>
     /// <example>
     /// <code>
     /// var o = await cx.TimeoutAsync(TimeSpan.FromSeconds(2), cx => FetchAsync(cx, url));
@@ -26,7 +27,9 @@ public static partial class Combinators
     /// </example>
     public static Task<Outcome<T>> TimeoutAsync<T>(this Cx cx, TimeSpan duration, Func<Cx, Task<T>> body, string name = "timeout")
     {
+        ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(body);
+        cx.Require(Capabilities.Time | Capabilities.Spawn);
         return InRegionAsync<T>(cx, name, async rcx =>
         {
             var rt = rcx.Task.Runtime;

@@ -34,7 +34,8 @@ internal sealed class RegionCore
     private bool _mainDone;
     private bool _failFastFired;
     private Outcome<Unit> _aggregate = Outcome.Ok();
-    private List<object>? _finalizers;
+    private List<Finalizer>? _finalizers;
+    private List<Finalizer>? _pendingFinalizers; // while Finalizing: the ones not started yet (run from the end: LIFO)
     private List<Obligation>? _ledger;
     private List<RegionCore>? _children;
     private int _openChildren;
@@ -89,12 +90,17 @@ internal sealed class RegionCore
 
     // ---------------------------------------------------------------- admission
 
+    /// <summary>A registered finalizer: its body (an Action or a Func&lt;Cx, Task&gt;), the registering Cx's capabilities, its index and name.</summary>
+    private sealed record Finalizer(object Body, Capabilities Capabilities, int Index, string Name);
+
     internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false)
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
         ArgumentNullException.ThrowIfNull(name);
         TaskCore<T> task;
+        CancelReason? preCancel = null;
+        Budget preBudget = default;
         lock (this)
         {
             if (!isInternal && _state is RegionState.Draining or RegionState.Finalizing or RegionState.Closed)
@@ -110,8 +116,23 @@ internal sealed class RegionCore
             Interlocked.Increment(ref _live);
             _spawned++;
             if (isMain) _main = task;
+            if (isInternal && _reason is not null)
+            {
+                // A finalizer of a cancelled region runs under that cancel's cleanup budget: the region's cleanup
+                // deadline (absolute, shared with every task it cancelled) and the cancel's poll quota.
+                preCancel = _reason;
+                preBudget = new Budget { Deadline = _cleanupDeadline == TimeSpan.MaxValue ? null : _cleanupDeadline, PollQuota = _cancelBudget.PollQuota };
+            }
         }
         Runtime.Observer?.OnTaskSpawned(task);
+        if (preCancel is not null)
+        {
+            var now = Runtime.Now;
+            // Started with its budget already spent: it still runs (sync cleanup), its first wait raises, and it is
+            // reported as overrunning only if it then keeps running past a short grace.
+            if (preBudget.Deadline is { } d && d <= now) task.SetReportNotBefore(now + TaskCore.OverrunReportGrace);
+            task.RequestCancel(preCancel, preBudget);
+        }
         task.Start();
         return task;
     }
@@ -171,13 +192,15 @@ internal sealed class RegionCore
         Runtime.Observer?.OnObligation(o, to);
     }
 
-    internal void AddFinalizer(object finalizer)
+    internal void AddFinalizer(object finalizer, Capabilities caps, string? name)
     {
         lock (this)
         {
             if (_state is RegionState.Finalizing or RegionState.Closed)
                 throw new RegionClosedException(Name, _state, "new finalizers");
-            (_finalizers ??= new List<object>()).Add(finalizer);
+            var list = _finalizers ??= new List<Finalizer>();
+            int index = list.Count;
+            list.Add(new Finalizer(finalizer, caps, index, name ?? $"finalizer #{index} of region '{Name}'"));
         }
         // Lab: lets the Finalizer oracle check that every registered finalizer runs exactly once.
         Runtime.Observer?.OnAccess(Id, "region.finalizer");
@@ -194,7 +217,7 @@ internal sealed class RegionCore
         CancelReason r;
         Budget b;
         var now = Runtime.Now;
-        bool armTimer = false;
+        bool armTimer = false, finalizing;
         TimeSpan cleanupDeadline;
         lock (this)
         {
@@ -202,7 +225,9 @@ internal sealed class RegionCore
             _reason = CancelReason.Strengthen(_reason, reason);
             _cancelBudget = _cancelBudget.Meet(cleanupBudget);
             if (_state is RegionState.Open or RegionState.Closing) _state = RegionState.Draining;
-            if (_state == RegionState.Finalizing) return; // finalizers always run; they are not cancelled
+            // While Finalizing, the only live task is the running finalizer: it is masked (it keeps running) but
+            // now bounded by this cancel's cleanup budget.
+            finalizing = _state == RegionState.Finalizing;
             tasks = SnapshotLocked();
             r = _reason!;
             // One cleanup deadline for the whole region, watched by one region timer instead of one per task.
@@ -225,7 +250,7 @@ internal sealed class RegionCore
             }
             old?.Cancel();
         }
-        Runtime.Observer?.OnRegionState(this, RegionState.Draining);
+        if (!finalizing) Runtime.Observer?.OnRegionState(this, RegionState.Draining);
         // Oldest first: the list is newest-first.
         for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b, _cleanupDeadline);
     }
@@ -315,7 +340,7 @@ internal sealed class RegionCore
     /// <summary>No task is live: start finalizing (or, after the finalizers, finish). Decided once, under the lock.</summary>
     private void TryQuiesce()
     {
-        bool finalize = false, finish = false;
+        bool finalize = false, finish = false, next = false;
         lock (this)
         {
             if (Volatile.Read(ref _live) != 0 || (_main is not null && !_mainDone)) return;
@@ -326,22 +351,28 @@ internal sealed class RegionCore
             }
             else if (_state == RegionState.Finalizing && !_finishing)
             {
-                _finishing = true;
-                finish = true;
+                if (_pendingFinalizers is not null) next = true;
+                else
+                {
+                    _finishing = true;
+                    finish = true;
+                }
             }
         }
         if (finalize) BeginFinalize();
+        if (next) StartNextFinalizer();
         if (finish) Finish();
     }
 
     private void BeginFinalize()
     {
-        List<object>? fins;
+        List<Finalizer>? fins;
         lock (this)
         {
             fins = _finalizers;
             _finalizers = null;
             if (fins is null || fins.Count == 0) _finishing = true;
+            else _pendingFinalizers = fins;
         }
         Runtime.Observer?.OnRegionState(this, RegionState.Finalizing);
         if (fins is null || fins.Count == 0)
@@ -349,36 +380,52 @@ internal sealed class RegionCore
             Finish();
             return;
         }
-        // Finalizers may await, so they run as an internal task of this region: masked (never cancelled),
-        // LIFO, each exactly once; a throwing finalizer does not stop the others and makes the region Panicked.
-        Spawn<Unit>("finalizers:" + Name, (Func<Cx, Task>)(cx => RunFinalizersAsync(cx, fins)), Budget.Unlimited, Capabilities.All, isInternal: true);
+        StartNextFinalizer();
     }
 
-    private async Task RunFinalizersAsync(Cx cx, List<object> fins)
+    /// <summary>
+    /// Finalizers may await, so each runs as an internal task of this region, one after the other (LIFO), each
+    /// exactly once, masked, with the capabilities of the Cx that registered it; the next starts when the previous
+    /// completed (<see cref="TryQuiesce"/>). A throwing finalizer does not stop the others and makes the region
+    /// Panicked; a finalizer cut short by the cleanup budget ends Cancelled (the kernel reported the overrun).
+    /// </summary>
+    private void StartNextFinalizer()
     {
-        List<Exception>? errors = null;
-        for (int i = fins.Count - 1; i >= 0; i--)
+        Finalizer f;
+        lock (this)
         {
-            try
+            var pending = _pendingFinalizers!;
+            f = pending[^1];
+            pending.RemoveAt(pending.Count - 1);
+            if (pending.Count == 0) _pendingFinalizers = null;
+        }
+        Spawn<Unit>(f.Name, (Func<Cx, Task>)(cx => RunFinalizerAsync(cx, f)), Budget.Unlimited, f.Capabilities, isInternal: true);
+    }
+
+    private async Task RunFinalizerAsync(Cx cx, Finalizer f)
+    {
+        try
+        {
+            Runtime.Observer?.OnFinalizer(this, f.Index);
+            switch (f.Body)
             {
-                Runtime.Observer?.OnFinalizer(this, i);
-                switch (fins[i])
-                {
-                    case Action a:
-                        a();
-                        break;
-                    case Func<Cx, Task> f:
-                        await f(cx);
-                        break;
-                }
-            }
-            catch (Exception ex)
-            {
-                (errors ??= new List<Exception>()).Add(ex);
-                Runtime.Diagnostics.Report(DiagnosticKind.FinalizerFailed, cx.Task, $"a finalizer of region '{Name}' threw: {ex.Message}");
+                case Action a:
+                    a();
+                    break;
+                case Func<Cx, Task> fn:
+                    await fn(cx);
+                    break;
             }
         }
-        if (errors is not null) throw errors.Count == 1 ? errors[0] : new AggregateException(errors);
+        catch (OperationCanceledException) when (cx.Task.IsCancelRequested)
+        {
+            throw; // cut short by the cleanup budget: Cancelled, and the overrun is already reported
+        }
+        catch (Exception ex)
+        {
+            Runtime.Diagnostics.Report(DiagnosticKind.FinalizerFailed, cx.Task, $"finalizer '{f.Name}' of region '{Name}' threw: {ex.Message}");
+            throw;
+        }
     }
 
     private void Finish()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Asupersync.Time;
 
 namespace Asupersync.Kernel;
@@ -66,6 +67,7 @@ internal abstract class TaskCore : SynchronizationContext
         internal bool OverrunReported;
         internal bool Acknowledged;
         internal bool AwaitingOwned;
+        internal TimeSpan ReportNotBefore;    // no "did not reach a checkpoint" report before this time (grace)
         internal long Cost;
         internal Queue<(object, object?)>? More;
         internal List<RegionCore>? OwnedRegions;
@@ -178,6 +180,7 @@ internal abstract class TaskCore : SynchronizationContext
     {
         object? cb;
         object? st;
+        bool pollOverrun;
         lock (this)
         {
             if (_w0 is not null)
@@ -197,7 +200,11 @@ internal abstract class TaskCore : SynchronizationContext
                 return;
             }
             _polls++;
+            // A cleanup poll quota is enforced on every resumption, not only at checkpoints: a task that keeps
+            // resuming (plain Task awaits, Task.Yield) without reaching a checkpoint is reported once it passes.
+            pollOverrun = _cold is { CleanupPollLimit: { } lim, OverrunReported: false } && _polls > lim;
         }
+        if (pollOverrun) OnCleanupBudgetSpent(byPolls: true);
 
         var prevCtx = SynchronizationContext.Current;
         var prevTask = t_current;
@@ -309,18 +316,7 @@ internal abstract class TaskCore : SynchronizationContext
         }
 
         if (first || changed) Runtime.Observer?.OnCancelRequested(this, _reason!);
-        if (armCleanup)
-        {
-            var t = Runtime.AddTimer(cleanupDeadline, static s => ((TaskCore)s!).OnCleanupDeadline(), this);
-            TimerEntry? old;
-            lock (this)
-            {
-                old = C.CleanupTimer;
-                C.CleanupTimer = t;
-                if (_state == TaskState.Completed) { old = t; C.CleanupTimer = null; }
-            }
-            old?.Cancel();
-        }
+        if (armCleanup) ArmCleanupTimer(cleanupDeadline);
         interrupt?.Interrupt();
         if (cts is not null)
         {
@@ -345,31 +341,53 @@ internal abstract class TaskCore : SynchronizationContext
             else return null;
         }
         CancelledException? raise = null;
-        bool overrun = false;
+        string? overrun = null;
+        bool emit = true;
         lock (this)
         {
             switch (_state)
             {
                 case TaskState.CancelRequested:
-                    if (_maskDepth > 0 && !CleanupExhaustedLocked()) return null;
+                    if (_maskDepth > 0)
+                    {
+                        if (!CleanupExhaustedLocked()) return null;
+                        // The mask outlasted the cleanup budget (a finalizer still running when it ran out, or user
+                        // code masked for too long): cancelled here, and reported.
+                        if (!C.OverrunReported && (IsInternal || Runtime.Now >= C.ReportNotBefore))
+                        {
+                            C.OverrunReported = true;
+                            overrun = "its cleanup budget ran out while it was masked; it was cancelled at its next checkpoint";
+                        }
+                    }
                     _state = TaskState.Cancelling;
                     C.Acknowledged = true;
                     raise = new CancelledException(_reason!);
                     break;
                 case TaskState.Cancelling:
                 case TaskState.Finalizing:
-                    if (!C.SecondRaiseDone && CleanupExhaustedLocked())
+                    if (!CleanupExhaustedLocked()) break;
+                    if (!C.SecondRaiseDone)
                     {
                         C.SecondRaiseDone = true;
-                        overrun = !C.OverrunReported;
-                        C.OverrunReported = true;
+                        if (!C.OverrunReported && Runtime.Now >= C.ReportNotBefore)
+                        {
+                            C.OverrunReported = true;
+                            overrun = "its cleanup budget ran out while draining";
+                        }
+                        raise = new CancelledException(new CancelReason(CancelKind.Deadline, "cleanup budget exhausted", Runtime.Now, Region.Id, Id, _reason));
+                    }
+                    else if (IsInternal)
+                    {
+                        // A finalizer is never left in an unbounded wait: once its budget is spent, every checkpoint
+                        // raises (the protocol's acknowledgements were already recorded, so this is not another one).
+                        emit = false;
                         raise = new CancelledException(new CancelReason(CancelKind.Deadline, "cleanup budget exhausted", Runtime.Now, Region.Id, Id, _reason));
                     }
                     break;
             }
         }
-        if (overrun) ReportOverrun("its cleanup budget ran out while draining");
-        if (raise is not null && _state == TaskState.Cancelling && _cold?.Acknowledged == true) Runtime.Observer?.OnCancelAcknowledged(this, raise.Reason);
+        if (overrun is not null) ReportOverrun(overrun);
+        if (emit && raise is not null && _state == TaskState.Cancelling && _cold?.Acknowledged == true) Runtime.Observer?.OnCancelAcknowledged(this, raise.Reason);
         return raise;
     }
 
@@ -395,11 +413,39 @@ internal abstract class TaskCore : SynchronizationContext
         return reason;
     }
 
-    /// <summary>Checkpoint at the start of every runtime await and in <see cref="Cx.Checkpoint"/>.</summary>
+    /// <summary>Checkpoint at the start of every runtime await and in <see cref="Cx.Checkpoint"/>. Only the task itself may take it.</summary>
     internal void Checkpoint()
     {
+        EnsureOwnStep();
         var ex = PollCancel();
         if (ex is not null) throw ex;
+    }
+
+    /// <summary>
+    /// Throws unless the calling code runs as a step of this task and the task has not completed: a Cx is usable
+    /// only by its own task while it lives. Code outside any task step (a continuation after
+    /// <c>ConfigureAwait(false)</c>, <c>Task.Run</c>, a timer or socket callback) is not the task either.
+    /// Two reads (a thread-static and a volatile field) on the hot path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void EnsureOwnStep()
+    {
+        if (!ReferenceEquals(t_current, this) || _done) ThrowNotOwnStep();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNotOwnStep()
+    {
+        var cur = t_current;
+        var owner = $"task '{Name}' (id {Id}) in region '{Region.Name}'";
+        var caller = cur is null
+            ? "code running outside any task step (a continuation after ConfigureAwait(false), Task.Run, or a timer or I/O callback)"
+            : ReferenceEquals(cur, this) ? $"a late continuation of {owner} itself" : $"task '{cur.Name}' (id {cur.Id}) in region '{cur.Region.Name}'";
+        var msg = _done
+            ? $"The Cx of {owner} was used by {caller} after {owner} completed. A Cx is usable only by its own task while it lives."
+            : $"The Cx of {owner} was used by {caller}. A Cx is usable only by its own task: use the Cx your task body received, and hand work to other tasks through channels or handles.";
+        Runtime.Observer?.OnAccess(Id, "oracle:CxMisuse:" + msg);
+        throw new InvalidOperationException(msg);
     }
 
     private bool CleanupExhaustedLocked() =>
@@ -412,38 +458,94 @@ internal abstract class TaskCore : SynchronizationContext
     }
 
     /// <summary>The cleanup deadline may have passed: if it did, the budget is exhausted (called by the task's or its region's timer).</summary>
-    internal void OnCleanupDeadline()
+    internal void OnCleanupDeadline() => OnCleanupBudgetSpent(byPolls: false);
+
+    /// <summary>
+    /// How long after it resumes from a region wait (or, for a finalizer, after it starts with its budget already
+    /// spent) a task may still run before it is reported as "did not reach a checkpoint": the time it spent parked
+    /// was the region's, not its own. Its checkpoints still raise at once.
+    /// </summary>
+    internal static readonly TimeSpan OverrunReportGrace = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The cleanup budget (its deadline, or with <paramref name="byPolls"/> its poll quota) may be spent: if it is,
+    /// mark it exhausted, interrupt a registered wait and report the overrun once — unless the task is parked in
+    /// <c>cx.RegionAsync</c> (the region below is bounded by the same cancel and reports its own overrun) or is
+    /// within its grace after such a wait.
+    /// </summary>
+    private void OnCleanupBudgetSpent(bool byPolls)
     {
         IInterruptible? interrupt = null;
-        bool report;
-        bool acknowledged;
+        string? report = null;
+        TimeSpan rearmAt = TimeSpan.MaxValue;
         lock (this)
         {
-            if (_state == TaskState.Completed || _cold is not { } cc || cc.CleanupDeadline > Runtime.Now) return;
-            var c = C;
+            if (_state == TaskState.Completed || _cold is not { } c) return;
+            if (byPolls ? !(c.CleanupPollLimit is { } l && _polls > l) : c.CleanupDeadline > Runtime.Now) return;
             c.CleanupExhausted = true;
-            report = !c.OverrunReported;
-            c.OverrunReported = true;
-            acknowledged = c.Acknowledged;
-            if (!c.SecondRaiseDone && _wait is not null)
+            if ((IsInternal || !c.SecondRaiseDone) && _wait is not null)
             {
                 interrupt = _wait;
                 _wait = null;
             }
+            // Parked in cx.RegionAsync (regions it opened are still open) or, body done, waiting for them to close.
+            bool parked = c.OpenOwned > 0 || c.AwaitingOwned;
+            if (!c.OverrunReported && !parked)
+            {
+                if (Runtime.Now < c.ReportNotBefore)
+                {
+                    rearmAt = c.ReportNotBefore; // look again when the grace ends
+                }
+                else
+                {
+                    c.OverrunReported = true;
+                    report = (byPolls, c.Acknowledged, interrupt is not null || _maskDepth > 0) switch
+                    {
+                        (true, true, _) => $"its cleanup poll quota ran out while draining (resumed {_polls} times)",
+                        (true, false, _) => $"it was resumed {_polls} times without reaching a checkpoint after the cancel, past its cleanup poll quota",
+                        (false, _, true) when IsInternal => "it was still running when the cleanup budget ran out; it is cancelled at its next checkpoint",
+                        (false, true, _) => "its cleanup budget ran out while draining",
+                        (false, false, true) => "its cleanup budget ran out while it was masked; it is cancelled at its next checkpoint",
+                        _ => "it did not reach a checkpoint before its cleanup budget ran out (code that never awaits the runtime cannot be stopped)",
+                    };
+                }
+            }
         }
-        if (report)
-        {
-            ReportOverrun(acknowledged
-                ? "its cleanup budget ran out while draining"
-                : "it did not reach a checkpoint before its cleanup budget ran out (code that never awaits the runtime cannot be stopped)");
-        }
+        if (report is not null) ReportOverrun(report);
+        if (rearmAt != TimeSpan.MaxValue) ArmCleanupTimer(rearmAt);
         interrupt?.Interrupt();
+    }
+
+    /// <summary>Arms (or re-arms) the task's own cleanup timer at <paramref name="at"/>.</summary>
+    private void ArmCleanupTimer(TimeSpan at)
+    {
+        var t = Runtime.AddTimer(at, static s => ((TaskCore)s!).OnCleanupDeadline(), this);
+        TimerEntry? old;
+        lock (this)
+        {
+            old = C.CleanupTimer;
+            C.CleanupTimer = t;
+            if (_state == TaskState.Completed) { old = t; C.CleanupTimer = null; }
+        }
+        old?.Cancel();
     }
 
     private void ReportOverrun(string what)
     {
-        Runtime.Diagnostics.Report(DiagnosticKind.BudgetOverrun, this, $"task '{Name}' in region '{Region.Name}' overran: {what}; reason {Reason}");
+        var who = !IsInternal ? $"task '{Name}' in region '{Region.Name}'"
+            : Name.StartsWith("finalizer #", StringComparison.Ordinal) ? Name
+            : $"finalizer '{Name}' of region '{Region.Name}'";
+        Runtime.Diagnostics.Report(DiagnosticKind.BudgetOverrun, this, $"{who} overran: {what}; reason {Reason}");
         Runtime.Observer?.OnBudgetOverrun(this);
+    }
+
+    /// <summary>Defers "did not reach a checkpoint" reports until <paramref name="at"/> (a finalizer started with its budget already spent).</summary>
+    internal void SetReportNotBefore(TimeSpan at)
+    {
+        lock (this)
+        {
+            if (at > C.ReportNotBefore) C.ReportNotBefore = at;
+        }
     }
 
     // ---------------------------------------------------------------- masks
@@ -477,7 +579,8 @@ internal abstract class TaskCore : SynchronizationContext
         lock (this)
         {
             bool due = (_state == TaskState.CancelRequested && (_maskDepth == 0 || CleanupExhaustedLocked()))
-                       || (_state is TaskState.Cancelling or TaskState.Finalizing && _cold is { SecondRaiseDone: false, CleanupExhausted: true });
+                       || (_state is TaskState.Cancelling or TaskState.Finalizing && _cold is { CleanupExhausted: true } c
+                           && (!c.SecondRaiseDone || IsInternal));
             if (due) return false;
             _wait = wait;
             return true;
@@ -558,9 +661,15 @@ internal abstract class TaskCore : SynchronizationContext
         }
     }
 
+    /// <summary>
+    /// A region this task opened closed (the task resumes from <c>cx.RegionAsync</c>). If a cancel is pending, the
+    /// task gets <see cref="OverrunReportGrace"/> before a "did not reach a checkpoint" report: the time it spent
+    /// parked belonged to the region, which reports its own overrun.
+    /// </summary>
     internal void OnOwnedRegionClosed(RegionCore region)
     {
-        bool complete;
+        bool complete, arm = false;
+        TimeSpan at = default;
         lock (this)
         {
             var c = C;
@@ -568,8 +677,15 @@ internal abstract class TaskCore : SynchronizationContext
             c.OpenOwned--;
             complete = c.OpenOwned == 0 && _state == TaskState.Finalizing && c.AwaitingOwned;
             if (complete) c.AwaitingOwned = false;
+            else if (c.OpenOwned == 0 && _reason is not null && _state != TaskState.Completed)
+            {
+                at = Runtime.Now + OverrunReportGrace;
+                if (at > c.ReportNotBefore) c.ReportNotBefore = at;
+                arm = c.CleanupExhausted && !c.OverrunReported;
+            }
         }
         if (complete) CompleteAfterOwnedRegions();
+        if (arm) ArmCleanupTimer(at);
     }
 
 
@@ -596,8 +712,9 @@ internal abstract class TaskCore : SynchronizationContext
                 cancelledBeforeStart = null;
                 return true;
             }
-            cancelledBeforeStart = _reason;
-            return _reason is null;
+            // A finalizer always runs, also when the cancel that reached its region came first (it is masked).
+            cancelledBeforeStart = IsInternal ? null : _reason;
+            return IsInternal || _reason is null;
         }
     }
 

@@ -151,7 +151,10 @@ internal sealed class SleepOp : WaitOp<Unit>
     protected override void OnInterrupted() => _timer?.Cancel();
 }
 
-/// <summary>A one-step yield: the task goes to the back of its lane.</summary>
+/// <summary>
+/// A one-step yield: the task goes to the back of its lane. Resuming is a checkpoint too: a cancel that landed
+/// while the task was yielded is raised on resumption, as after every other runtime await.
+/// </summary>
 internal sealed class YieldOp : IValueTaskSource
 {
     private readonly TaskCore _task;
@@ -166,7 +169,7 @@ internal sealed class YieldOp : IValueTaskSource
         _task.Enqueue(continuation, state);
     }
 
-    public void GetResult(short token) { }
+    public void GetResult(short token) => _task.Checkpoint();
 }
 
 /// <summary>Waits for a plain .NET task with the cancel protocol applied: a cancel interrupts the wait (the task is abandoned).</summary>
