@@ -12,8 +12,19 @@ namespace Asupersync;
 /// waiting leaves no effect behind.</para>
 /// <para>A Cx can be narrowed (<see cref="Narrow"/>) but never widened. An effect used without its capability
 /// throws <see cref="CapabilityException"/>.</para>
-/// <para>Do not use <c>ConfigureAwait(false)</c> inside a task body: it leaves the runtime's driver, and
-/// operations that must come from the task (resolving an obligation) will then refuse.</para>
+/// <para><b>A Cx belongs to its task.</b> Every effect — waits, spawns, regions, finalizers, clock, entropy,
+/// masks, charges, obligations, the token bridge, and every library operation that takes a Cx — may be called
+/// only from a step of this Cx's own task while that task lives; anything else throws
+/// <see cref="InvalidOperationException"/> naming both sides. "Another task" includes code running outside any
+/// task step: a continuation after <c>ConfigureAwait(false)</c>, <c>Task.Run</c>, a timer or socket callback.
+/// Such code may run concurrently with the task's own steps, and the Lab could not order it, so it is refused
+/// even while the task lives (as obligations always were). Narrowed Cx of the same task, a finalizer's own Cx,
+/// region bodies and combinator branches each act for their own task and are unaffected. Identity and state
+/// reads (<see cref="TaskId"/>, <see cref="TaskName"/>, <see cref="State"/>, <see cref="IsCancelRequested"/>,
+/// <see cref="CancelReason"/>, <see cref="Budget"/>, <see cref="Capabilities"/>) are not effects and work from
+/// anywhere. The check is a thread-static read and a field read per call (see docs/PERFORMANCE.md).</para>
+/// <para>Do not use <c>ConfigureAwait(false)</c> inside a task body: it leaves the runtime's driver — the rest of
+/// the body no longer runs as its task — and every Cx effect after it refuses.</para>
 /// </remarks>
 public sealed class Cx
 {

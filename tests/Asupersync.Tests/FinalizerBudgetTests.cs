@@ -148,6 +148,31 @@ public class FinalizerBudgetTests
     }
 
     [Fact]
+    public void Lab_FinalizerToken_FiresWhenItsBudgetIsSpent_NotWhenTheCancelIsRequested()
+    {
+        var log = new List<string>();
+        var r = LabRuntime.Run(4, async cx =>
+        {
+            var owner = cx.Spawn("owner", cx => cx.RegionAsync("r", async cx =>
+            {
+                cx.Defer(async fcx =>
+                {
+                    var token = fcx.CancellationToken;
+                    log.Add($"start: cancel requested {fcx.IsCancelRequested}, token {token.IsCancellationRequested}");
+                    try { await fcx.SleepAsync(Hour); }
+                    catch (CancelledException) { log.Add($"cut: token {token.IsCancellationRequested}"); }
+                });
+                await cx.SleepAsync(Hour);
+            }));
+            await cx.SleepAsync(TimeSpan.FromSeconds(1));
+            owner.Cancel(Budget.Timeout(TimeSpan.FromSeconds(1)));
+            await owner.JoinAsync(cx);
+        });
+        Assert.Equal(["start: cancel requested True, token False", "cut: token True"], log);
+        Assert.Single(r.OracleFailures, f => f.Oracle == LabOracles.BudgetOverrun);
+    }
+
+    [Fact]
     public void Lab_CancelArrivingWhileFinalizing_BoundsTheRunningFinalizer()
     {
         for (ulong seed = 0; seed < 10; seed++)

@@ -2,8 +2,21 @@ namespace Asupersync;
 
 /// <summary>
 /// What a <see cref="Cx"/> may do. A Cx can be narrowed (<see cref="Cx.Narrow"/>) but never widened;
-/// an effect used without its capability fails with <see cref="CapabilityException"/>.
+/// an effect used without its capability fails with <see cref="CapabilityException"/> (and is an AmbientAuthority
+/// finding in the Lab).
 /// </summary>
+/// <remarks>
+/// <para>Library operations check the capabilities of what they do on the caller's behalf, at the call:
+/// combinators need <see cref="Spawn"/> (their branches are tasks), and <c>TimeoutAsync</c>, <c>HedgeAsync</c>
+/// and <c>RetryAsync</c> also <see cref="Time"/>; TCP needs <see cref="IO"/>, plus <see cref="Time"/> for a read
+/// deadline or a connect timeout; serving HTTP needs IO, Time (header, body and idle deadlines, the drain timer)
+/// and Spawn. Spawned tasks and region finalizers get the capabilities of the Cx that created them, never more.</para>
+/// <para>Not covered by any capability, on purpose: cancellation and structure (<c>Checkpoint</c>, masks,
+/// <c>CancelRegion</c>, joins, yields, obligations), awaiting a plain <see cref="System.Threading.Tasks.Task"/>
+/// the caller already has, the shutdown signal, and the runtime-time stamps the kernel records in
+/// <see cref="CancelReason"/>s, budgets and diagnostics. The virtual network's simulated latency and fault draws
+/// are part of the I/O they model and need only IO.</para>
+/// </remarks>
 [Flags]
 public enum Capabilities
 {

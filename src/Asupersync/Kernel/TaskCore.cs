@@ -310,7 +310,8 @@ internal abstract class TaskCore : SynchronizationContext
                 interrupt = _wait;
                 _wait = null;
             }
-            if (first) cts = c.Cts;
+            // A finalizer works under a pending cancel until its budget is spent: its token fires then, not now.
+            if (first && !IsInternal) cts = c.Cts;
             if ((first || changed) && c.OpenOwned > 0) regions = c.OwnedRegions!.Where(r => !r.IsClosed).ToArray();
             cleanupDeadline = c.CleanupDeadline;
         }
@@ -476,6 +477,7 @@ internal abstract class TaskCore : SynchronizationContext
     private void OnCleanupBudgetSpent(bool byPolls)
     {
         IInterruptible? interrupt = null;
+        CancellationTokenSource? cts = null;
         string? report = null;
         TimeSpan rearmAt = TimeSpan.MaxValue;
         lock (this)
@@ -483,6 +485,7 @@ internal abstract class TaskCore : SynchronizationContext
             if (_state == TaskState.Completed || _cold is not { } c) return;
             if (byPolls ? !(c.CleanupPollLimit is { } l && _polls > l) : c.CleanupDeadline > Runtime.Now) return;
             c.CleanupExhausted = true;
+            if (IsInternal) cts = c.Cts;
             if ((IsInternal || !c.SecondRaiseDone) && _wait is not null)
             {
                 interrupt = _wait;
@@ -514,6 +517,12 @@ internal abstract class TaskCore : SynchronizationContext
         if (report is not null) ReportOverrun(report);
         if (rearmAt != TimeSpan.MaxValue) ArmCleanupTimer(rearmAt);
         interrupt?.Interrupt();
+        if (cts is not null)
+        {
+            try { cts.Cancel(); }
+            catch (ObjectDisposedException) { /* the task completed meanwhile */ }
+            catch (Exception ex) { Runtime.Diagnostics.Report(DiagnosticKind.TokenCallbackFailed, this, ex.ToString()); }
+        }
     }
 
     /// <summary>Arms (or re-arms) the task's own cleanup timer at <paramref name="at"/>.</summary>
@@ -638,7 +647,7 @@ internal abstract class TaskCore : SynchronizationContext
             if (c.Cts is null)
             {
                 c.Cts = new CancellationTokenSource();
-                cancelNow = _reason is not null;
+                cancelNow = IsInternal ? c.CleanupExhausted : _reason is not null;
             }
             else
             {
