@@ -70,6 +70,18 @@ public class CxHotPathBenchmarks
         return o.IsOk;
     }
 
+    [Benchmark(OperationsPerInvoke = N, Description = "the ownership check alone (TaskCore.EnsureOwnStep)")]
+    public async Task<bool> OwnershipCheckOnly()
+    {
+        var o = await _rt.RunAsync(cx =>
+        {
+            var t = cx.Task;
+            for (int i = 0; i < N; i++) t.EnsureOwnStep();
+            return Task.CompletedTask;
+        });
+        return o.IsOk;
+    }
+
     [Benchmark(OperationsPerInvoke = N, Description = "await cx.SleepAsync(0)")]
     public async Task<bool> SleepZero()
     {

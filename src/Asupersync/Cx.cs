@@ -288,6 +288,11 @@ public sealed class Cx
     public ValueTask SleepAsync(TimeSpan duration)
     {
         Require(Capabilities.Time);
+        if (duration <= TimeSpan.Zero)
+        {
+            Task.Checkpoint(); // nothing to wait for: no clock read
+            return ValueTask.CompletedTask;
+        }
         var now = Task.Runtime.Now;
         var due = duration >= TimeSpan.MaxValue - now ? TimeSpan.MaxValue : now + duration;
         return SleepOp.Start(Task, due);
