@@ -78,6 +78,42 @@ public class FinalizerBudgetTests
     }
 
     [Fact]
+    public void Lab_CancelLandingAnywhere_BoundsFinalizers_NamesThem_NeverTheOwner()
+    {
+        // Across seeds the cancel lands while the body runs, while another task drains, or while the finalizers
+        // run; in every case the region closes within the budget and only finalizers are blamed.
+        int cutFinalizers = 0;
+        for (ulong seed = 0; seed < 40; seed++)
+        {
+            RuntimeDiagnostics? diag = null;
+            bool registered = false;
+            var r = LabRuntime.Run(seed, async cx =>
+            {
+                var owner = cx.Spawn("owner", cx => cx.RegionAsync("r", async cx =>
+                {
+                    cx.Defer(async fcx => await fcx.SleepAsync(Hour), name: "slow-1");
+                    cx.Defer(() => { }, name: "sync");
+                    cx.Defer(async fcx => await fcx.SleepAsync(Hour), name: "slow-2");
+                    registered = true;
+                    cx.Spawn("worker", async cx => { for (int i = 0; i < 3; i++) await cx.YieldAsync(); });
+                    for (int i = 0; i < 3; i++) await cx.YieldAsync();
+                }));
+                for (int i = 0; i < (int)(seed % 8); i++) await cx.YieldAsync();
+                owner.Cancel(Budget.Timeout(TimeSpan.FromSeconds(1)));
+                await owner.JoinAsync(cx);
+            }, LabOptions.Default with { ConfigureRuntime = rt => diag = rt.Diagnostics });
+            Assert.True(r.VirtualTime <= TimeSpan.FromSeconds(1), $"seed {seed}: {r.Describe()}");
+            Assert.All(r.OracleFailures, f => Assert.Equal(LabOracles.BudgetOverrun, f.Oracle));
+            var blamed = diag!.Recent.Where(e => e.Kind == DiagnosticKind.BudgetOverrun).Select(e => e.TaskName).ToList();
+            Assert.All(blamed, n => Assert.StartsWith("slow-", n, StringComparison.Ordinal));
+            if (!registered) continue; // the cancel landed before the region body ran: nothing to finalize
+            Assert.Contains("slow-2", blamed); // the first finalizer to run waits an hour: it is always cut
+            cutFinalizers += blamed.Count;
+        }
+        Assert.True(cutFinalizers >= 20, $"only {cutFinalizers} finalizers were cut over 40 seeds");
+    }
+
+    [Fact]
     public void Lab_LaterFinalizersStillRunLifo_ButCannotWaitOnceTheBudgetIsSpent()
     {
         for (ulong seed = 0; seed < 10; seed++)

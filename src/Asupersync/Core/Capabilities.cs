@@ -14,8 +14,8 @@ namespace Asupersync;
 /// <para>Not covered by any capability, on purpose: cancellation and structure (<c>Checkpoint</c>, masks,
 /// <c>CancelRegion</c>, joins, yields, obligations), awaiting a plain <see cref="System.Threading.Tasks.Task"/>
 /// the caller already has, the shutdown signal, and the runtime-time stamps the kernel records in
-/// <see cref="CancelReason"/>s, budgets and diagnostics. The virtual network's simulated latency and fault draws
-/// are part of the I/O they model and need only IO.</para>
+/// <see cref="CancelReason"/>s, budgets, obligations (<c>ReservedAt</c>) and diagnostics. The virtual network's
+/// simulated latency and fault draws are part of the I/O they model and need only IO.</para>
 /// </remarks>
 [Flags]
 public enum Capabilities
