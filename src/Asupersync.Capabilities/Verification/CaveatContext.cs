@@ -1,0 +1,68 @@
+using Asupersync.Kernel;
+
+namespace Asupersync.Macaroons;
+
+/// <summary>
+/// The facts a verification checks caveats against: the time, who acts (task, region), the resource the operation
+/// names, the ledger that counts uses, and application facts (an HTTP request's method, path and client). A fact
+/// that a caveat needs and the context lacks denies that caveat (fail closed).
+/// </summary>
+public sealed class CaveatContext
+{
+    private RegionCore? _region;
+
+    /// <summary>The current time (the runtime clock for runtime checks; virtual in the Lab).</summary>
+    public DateTimeOffset? Now { get; init; }
+
+    /// <summary>The acting task's id.</summary>
+    public long? TaskId { get; init; }
+
+    /// <summary>The acting task's region id followed by its ancestors' ids, innermost first.</summary>
+    public IReadOnlyList<long>? RegionPath { get; init; }
+
+    /// <summary>The resource the operation names (<c>net:connect:127.0.0.1:5432</c>, <c>http:GET:/orders/42</c>, …), or null.</summary>
+    public string? Resource { get; init; }
+
+    /// <summary>The ledger that counts <c>max-uses</c> and <c>rate-limit</c> uses; without one such caveats deny.</summary>
+    public UseLedger? Ledger { get; init; }
+
+    /// <summary>Application facts for custom checkers (for HTTP: <c>method</c>, <c>path</c>, <c>client</c>).</summary>
+    public IReadOnlyDictionary<string, string>? Facts { get; init; }
+
+    /// <summary>A context for a check made by (or on behalf of) <paramref name="cx"/>: the runtime's clock, the task's identity and the runtime's ledger.</summary>
+    /// <param name="cx">The acting task's context.</param>
+    /// <param name="resource">The resource the operation names, or null.</param>
+    /// <param name="facts">Application facts, or null.</param>
+    /// <returns>The context.</returns>
+    public static CaveatContext For(Cx cx, string? resource = null, IReadOnlyDictionary<string, string>? facts = null)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        return new CaveatContext
+        {
+            // The runtime's clock, read on the runtime's behalf: the check is the runtime's, so it needs no Time capability.
+            Now = cx.Task.Runtime.Driver.UtcNow,
+            TaskId = cx.TaskId,
+            Resource = resource,
+            Ledger = UseLedger.Of(cx),
+            Facts = facts,
+            _region = cx.Task.Region,
+        };
+    }
+
+    internal bool? InRegion(long regionId)
+    {
+        if (_region is { } r)
+        {
+            for (var x = r; x is not null; x = x.Parent)
+                if (x.Id == regionId) return true;
+            return false;
+        }
+        if (RegionPath is { } path)
+        {
+            foreach (var id in path)
+                if (id == regionId) return true;
+            return false;
+        }
+        return null;
+    }
+}
