@@ -173,7 +173,6 @@ public sealed class MacaroonVerifier
         var ledger = ctx.Ledger!;
         var taken = leases ?? new List<UseLedger.Lease>(counted.Count);
         int start = taken.Count;
-        long now = ctx.Now!.Value.UtcTicks;
         foreach (var c in counted)
         {
             bool ok;
@@ -182,7 +181,7 @@ public sealed class MacaroonVerifier
             else
             {
                 var rl = (RateLimitCaveat)c.Caveat;
-                ok = ledger.TryRate(c.Key, rl.Count, rl.Window.Ticks, now, out lease);
+                ok = ledger.TryRate(c.Key, rl.Count, rl.Window.Ticks, ctx.Now!.Value.UtcTicks, out lease);
             }
             if (!ok)
             {
