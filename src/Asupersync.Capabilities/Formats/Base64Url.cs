@@ -28,7 +28,15 @@ internal static class Base64Url
         if (std && url) return null;
         if (end % 4 == 1) return null;
         var output = new byte[System.Buffers.Text.Base64Url.GetMaxDecodedLength(end)];
-        if (!System.Buffers.Text.Base64Url.TryDecodeFromChars(norm, output, out int written)) return null;
+        int written;
+        try
+        {
+            if (!System.Buffers.Text.Base64Url.TryDecodeFromChars(norm, output, out written)) return null;
+        }
+        catch (FormatException)
+        {
+            return null; // the decoder throws (rather than returning false) on some malformed final quanta
+        }
         return written == output.Length ? output : output.AsSpan(0, written).ToArray();
     }
 }
