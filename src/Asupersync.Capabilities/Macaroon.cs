@@ -197,6 +197,30 @@ public sealed class Macaroon
         return new Macaroon(discharge.Location, discharge._identifier, discharge._caveats, sig);
     }
 
+    /// <summary>
+    /// Whether this token is <paramref name="parent"/> plus zero or more first-party caveats, with the signature chained
+    /// from the parent's (checked by recomputing the chain; constant-time comparison).
+    /// </summary>
+    internal bool IsFirstPartyExtensionOf(Macaroon parent)
+    {
+        if (!_identifier.AsSpan().SequenceEqual(parent._identifier) || Location != parent.Location || _caveats.Length < parent._caveats.Length) return false;
+        for (int i = 0; i < parent._caveats.Length; i++)
+        {
+            var (a, b) = (_caveats[i], parent._caveats[i]);
+            if (!a.IdSpan.SequenceEqual(b.IdSpan) || !a.VidSpan.SequenceEqual(b.VidSpan) || a.Location != b.Location) return false;
+        }
+        Span<byte> x = stackalloc byte[MacaroonCrypto.SignatureLength];
+        Span<byte> y = stackalloc byte[MacaroonCrypto.SignatureLength];
+        parent._signature.CopyTo(x);
+        for (int i = parent._caveats.Length; i < _caveats.Length; i++)
+        {
+            if (_caveats[i].IsThirdParty) return false;
+            MacaroonCrypto.Hmac(x, _caveats[i].IdSpan, y);
+            y.CopyTo(x);
+        }
+        return CryptographicOperations.FixedTimeEquals(x, _signature);
+    }
+
     // ---------------------------------------------------------------- serialization
 
     /// <summary>Serializes in <paramref name="format"/>: JSON text, or URL-safe base64 (no padding) of the binary form.</summary>

@@ -57,13 +57,15 @@ public abstract record Caveat
         return new MaxUsesCaveat(count);
     }
 
-    /// <summary>The operation's resource name matches <paramref name="glob"/> (see <see cref="ResourceGlob"/>).</summary>
-    /// <param name="glob">For example <c>net:connect:db.internal:5432</c>, <c>http:GET:/orders/*</c>, <c>app:reports:**</c>.</param>
+    /// <summary>The operation's resource name matches one of <paramref name="globs"/> (see <see cref="ResourceGlob"/>).</summary>
+    /// <param name="globs">For example <c>net:connect:db.internal:5432</c>, <c>http:GET:/orders/*</c>, <c>app:reports:**</c>; several globs are alternatives (the text form lists them separated by spaces).</param>
     /// <returns>The caveat.</returns>
-    public static ResourceScopeCaveat ResourceScope(string glob)
+    public static ResourceScopeCaveat ResourceScope(params string[] globs)
     {
-        ResourceGlob.Validate(glob);
-        return new ResourceScopeCaveat(glob);
+        ArgumentNullException.ThrowIfNull(globs);
+        if (globs.Length == 0) throw new ArgumentException("At least one glob.", nameof(globs));
+        foreach (var g in globs) ResourceGlob.Validate(g);
+        return new ResourceScopeCaveat(string.Join(' ', globs));
     }
 
     /// <summary>At most <paramref name="count"/> authorized uses per aligned window of length <paramref name="window"/> (windows [k·w, (k+1)·w) of the runtime's UTC clock).</summary>
@@ -110,7 +112,7 @@ public abstract record Caveat
                 "region-scope" => ParseId(arg) is { } r ? new RegionScopeCaveat(r) : null,
                 "task-scope" => ParseId(arg) is { } k ? new TaskScopeCaveat(k) : null,
                 "max-uses" => ParseId(arg) is { } n ? new MaxUsesCaveat(n) : null,
-                "resource-scope" => ResourceGlob.IsValid(arg) ? new ResourceScopeCaveat(arg) : null,
+                "resource-scope" => ResourceScopeCaveat.IsValidPattern(arg) ? new ResourceScopeCaveat(arg) : null,
                 "rate-limit" => RateLimitCaveat.TryParseArgument(arg),
                 _ => null,
             };
@@ -180,17 +182,35 @@ public sealed record MaxUsesCaveat(long Count) : Caveat
     public override string ToString() => "max-uses " + Count.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary><c>resource-scope glob</c>: the operation's resource name matches <see cref="Glob"/>.</summary>
-/// <param name="Glob">The glob (see <see cref="ResourceGlob"/>).</param>
-public sealed record ResourceScopeCaveat(string Glob) : Caveat
+/// <summary><c>resource-scope glob [glob…]</c>: the operation's resource name matches one of the globs of <see cref="Pattern"/>.</summary>
+/// <param name="Pattern">One or more globs (see <see cref="ResourceGlob"/>) separated by single spaces.</param>
+public sealed record ResourceScopeCaveat(string Pattern) : Caveat
 {
-    /// <summary>Whether <paramref name="resource"/> matches the glob.</summary>
+    /// <summary>The alternative globs.</summary>
+    public IReadOnlyList<string> Globs => Pattern.Split(' ');
+
+    /// <summary>Whether <paramref name="resource"/> matches one of the globs.</summary>
     /// <param name="resource">The resource name.</param>
     /// <returns>True when it matches.</returns>
-    public bool Matches(string resource) => ResourceGlob.Matches(Glob, resource);
+    public bool Matches(string resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        int start = 0;
+        while (start <= Pattern.Length)
+        {
+            int end = Pattern.IndexOf(' ', start);
+            if (end < 0) end = Pattern.Length;
+            if (ResourceGlob.Matches(Pattern[start..end], resource)) return true;
+            start = end + 1;
+        }
+        return false;
+    }
+
+    internal static bool IsValidPattern(string pattern) =>
+        pattern.Length is > 0 and <= 4 * ResourceGlob.MaxLength && pattern.Split(' ').All(ResourceGlob.IsValid);
 
     /// <inheritdoc />
-    public override string ToString() => "resource-scope " + Glob;
+    public override string ToString() => "resource-scope " + Pattern;
 }
 
 /// <summary><c>rate-limit n/window</c>: at most <see cref="Count"/> uses per aligned <see cref="Window"/>.</summary>

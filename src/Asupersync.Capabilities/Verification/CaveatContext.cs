@@ -33,8 +33,9 @@ public sealed class CaveatContext
     /// <param name="cx">The acting task's context.</param>
     /// <param name="resource">The resource the operation names, or null.</param>
     /// <param name="facts">Application facts, or null.</param>
+    /// <param name="ledger">The ledger for counted caveats; null for the runtime's (<see cref="UseLedger.Of(Cx)"/>).</param>
     /// <returns>The context.</returns>
-    public static CaveatContext For(Cx cx, string? resource = null, IReadOnlyDictionary<string, string>? facts = null)
+    public static CaveatContext For(Cx cx, string? resource = null, IReadOnlyDictionary<string, string>? facts = null, UseLedger? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(cx);
         return new CaveatContext
@@ -43,7 +44,7 @@ public sealed class CaveatContext
             Now = cx.Task.Runtime.Driver.UtcNow,
             TaskId = cx.TaskId,
             Resource = resource,
-            Ledger = UseLedger.Of(cx),
+            Ledger = ledger ?? UseLedger.Of(cx),
             Facts = facts,
             _region = cx.Task.Region,
         };

@@ -89,7 +89,7 @@ internal sealed class RegionCore
 
     // ---------------------------------------------------------------- admission
 
-    internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false)
+    internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false, TaskAuthority? authority = null)
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
@@ -103,6 +103,7 @@ internal sealed class RegionCore
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxTasks), max);
             if (_listCount > 64 && _listCount > 2 * Volatile.Read(ref _live)) PruneLocked();
             task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget == default ? default : Runtime.Now), caps, body, isInternal);
+            task.Authority = authority;
             // link
             task.RegionNext = _head;
             _head = task;
