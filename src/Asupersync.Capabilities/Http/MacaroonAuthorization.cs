@@ -24,8 +24,8 @@ public sealed record MacaroonAuthorizationOptions
 
 /// <summary>
 /// HTTP middleware: a route wrapped with <see cref="Protect"/> runs only for requests that carry
-/// <c>Authorization: Bearer &lt;macaroon&gt;[,&lt;discharge&gt;…]</c> (any of the four formats, discharges bound to the
-/// macaroon) that verifies for this request. The caveat context is the request: resource
+/// <c>Authorization: Bearer &lt;macaroon&gt;[,&lt;discharge&gt;…]</c> (base64 binary v1/v2 separated by commas, or
+/// one JSON macaroon, or a JSON array of JSON macaroons with the root first; discharges bound to the macaroon) that verifies for this request. The caveat context is the request: resource
 /// <c>http:&lt;METHOD&gt;:&lt;path&gt;</c>, the runtime clock, the request task's identity, and the facts
 /// <c>method</c>, <c>path</c> and <c>client</c> (the peer's IP address) for custom checkers.
 /// </summary>
@@ -89,7 +89,8 @@ public sealed class MacaroonAuthorization
         var header = request.Headers["Authorization"]!.Trim();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return (VerificationResult.Denied(DenialKind.Malformed, "credentials are not a Bearer token"), null, []);
-        var parts = header["Bearer ".Length..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var parts = SplitCredentials(header["Bearer ".Length..].Trim());
+        if (parts is null) return (VerificationResult.Denied(DenialKind.Malformed, "malformed token: not a JSON array of macaroons"), null, []);
         if (parts.Length == 0 || parts.Length > 1 + MacaroonVerifier.MaxDischargeDepth * 4)
             return (VerificationResult.Denied(DenialKind.Malformed, "no token, or too many discharges"), null, []);
         var tokens = new Macaroon[parts.Length];
@@ -108,6 +109,24 @@ public sealed class MacaroonAuthorization
         var ctx = CaveatContext.For(cx, Options.ResourceFor(request), facts, Options.Ledger);
         var discharges = tokens[1..];
         return (Verifier.Verify(tokens[0], ctx, discharges), tokens[0], discharges);
+    }
+
+    // base64 tokens separated by commas; or one JSON macaroon; or a JSON array of macaroons (root first).
+    private static string[]? SplitCredentials(string value)
+    {
+        if (value.StartsWith('{')) return [value];
+        if (!value.StartsWith('[')) return value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (value.Length > 4 * 64 * 1024) return null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(value, new System.Text.Json.JsonDocumentOptions { MaxDepth = 8 });
+            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Array) return null;
+            return [.. doc.RootElement.EnumerateArray().Select(e => e.GetRawText())];
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private HttpResponse Deny(VerificationResult verdict)
