@@ -315,3 +315,23 @@ public class VerifierTests
         Assert.Equal(DenialKind.MissingDischarge, r.Kind);
     }
 }
+
+public class AllocationTests
+{
+    [Fact]
+    public void AuthorizedVerification_AllocatesNothing_OnceTheTokenIsParsed()
+    {
+        var key = Encoding.UTF8.GetBytes("allocation test key");
+        var m = Macaroon.Create(key, "id").Attenuate(
+            Caveat.TimeBefore(new DateTimeOffset(2040, 1, 1, 0, 0, 0, TimeSpan.Zero)), Caveat.ResourceScope("http:GET:/orders/*"),
+            Caveat.RegionScope(1), Caveat.TaskScope(7), Caveat.Custom("tenant", "acme")).AddFirstPartyCaveat("exact one");
+        var v = new MacaroonVerifier(key).AddCustom("tenant", (x, _) => x == "acme").SatisfyExact("exact one");
+        var ctx = new CaveatContext { Now = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), Resource = "http:GET:/orders/42", TaskId = 7, RegionPath = [3, 1] };
+        Assert.True(v.Verify(m, ctx).IsAuthorized); // warm: caveat texts decoded and parsed once per token
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+            if (!v.Verify(m, ctx).IsAuthorized) Assert.Fail("must verify");
+        long per = (GC.GetAllocatedBytesForCurrentThread() - before) / 1000;
+        Assert.True(per == 0, $"{per} bytes per verification");
+    }
+}

@@ -60,8 +60,8 @@ public sealed class CaveatContext
         }
         if (RegionPath is { } path)
         {
-            foreach (var id in path)
-                if (id == regionId) return true;
+            for (int i = 0; i < path.Count; i++) // indexing: an interface foreach would allocate an enumerator
+                if (path[i] == regionId) return true;
             return false;
         }
         return null;

@@ -39,7 +39,11 @@ public sealed class MacaroonVerifier
     {
         var key = rootKey.ToArray();
         _rootKeyFor = _ => key;
+        _singleDerived = new byte[MacaroonCrypto.SignatureLength];
+        MacaroonCrypto.DeriveKey(key, _singleDerived);
     }
+
+    private readonly byte[]? _singleDerived; // one root key: derived once, not per verification
 
     /// <summary>
     /// A verifier that looks the root key up by the token's identifier — key rotation: remove a key and every token
@@ -142,7 +146,8 @@ public sealed class MacaroonVerifier
         if (bindingPrefix > root.CaveatArray.Length) return VerificationResult.Denied(DenialKind.Malformed, "binding prefix past the end of the chain");
 
         Span<byte> derived = stackalloc byte[MacaroonCrypto.SignatureLength];
-        MacaroonCrypto.DeriveKey(rootKey, derived);
+        if (_singleDerived is not null) _singleDerived.CopyTo(derived);
+        else MacaroonCrypto.DeriveKey(rootKey, derived);
         Span<byte> bindSig = stackalloc byte[MacaroonCrypto.SignatureLength];
         if (bindingPrefix < 0) root.SignatureSpan.CopyTo(bindSig);
 
@@ -305,7 +310,16 @@ public sealed class MacaroonVerifier
                 if (_exact.Contains(text)) return;
                 if (_custom.TryGetValue(cc.Key, out var check))
                 {
-                    if (!Safe(() => check(cc.Value, ctx))) denial = Unmet(text, "the checker for '" + cc.Key + "' refused it");
+                    bool holds;
+                    try
+                    {
+                        holds = check(cc.Value, ctx);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        holds = false;
+                    }
+                    if (!holds) denial = Unmet(text, "the checker for '" + cc.Key + "' refused it");
                     return;
                 }
                 if (General(text)) return;
@@ -321,20 +335,17 @@ public sealed class MacaroonVerifier
     private bool General(string text)
     {
         foreach (var g in _general)
-            if (Safe(() => g(text))) return true;
+        {
+            try
+            {
+                if (g(text)) return true;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // a throwing checker accepts nothing
+            }
+        }
         return false;
-    }
-
-    private static bool Safe(Func<bool> f)
-    {
-        try
-        {
-            return f();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return false;
-        }
     }
 
     private static VerificationResult Unmet(string text, string why) =>
