@@ -11,11 +11,11 @@ public sealed class MacaroonCaveat
 {
     private readonly byte[] _id;
     private readonly byte[] _vid;
-    private string? _text;
-    private bool _textDecoded;
+    private object? _text;   // null: not decoded yet; the string; or s_notText when the id is not UTF-8
     private object? _parsed; // Caveat, or s_unparsed when the text is not one of the built-in predicates
 
     private static readonly object s_unparsed = new();
+    private static readonly object s_notText = new();
 
     internal MacaroonCaveat(byte[] id, byte[]? vid, string? location)
     {
@@ -41,12 +41,14 @@ public sealed class MacaroonCaveat
     {
         get
         {
-            if (!_textDecoded)
+            var t = Volatile.Read(ref _text);
+            if (t is null)
             {
-                _text = Utf8.TryDecode(_id);
-                _textDecoded = true;
+                // Decoded once; a race decodes twice and publishes equal values, each in one reference write.
+                t = (object?)Utf8.TryDecode(_id) ?? s_notText;
+                Volatile.Write(ref _text, t);
             }
-            return _text;
+            return t as string;
         }
     }
 

@@ -180,3 +180,30 @@ public class FuzzTests
         }
     }
 }
+
+public class BearerHeaderFuzzTests
+{
+    [Fact]
+    public void BearerCredentialSplitting_NeverThrows_AndEveryPartIsParsedOrRejected()
+    {
+        var key = Encoding.UTF8.GetBytes("k");
+        var m = Macaroon.Create(key, "id").Add(Caveat.MaxUses(1));
+        string[] seeds = [m.Serialize(), m.Serialize(MacaroonFormat.JsonV2), "[" + m.Serialize(MacaroonFormat.JsonV1) + "]", m.Serialize() + "," + m.Serialize()];
+        var rng = new Random(5);
+        const string alphabet = "{}[],\" :AZaz09-_=+/\\";
+        for (int i = 0; i < 4000; i++)
+        {
+            var s = seeds[rng.Next(seeds.Length)].ToCharArray();
+            int edits = rng.Next(0, 4);
+            for (int k = 0; k < edits && s.Length > 0; k++) s[rng.Next(s.Length)] = alphabet[rng.Next(alphabet.Length)];
+            var text = new string(s, 0, rng.Next(s.Length + 1));
+            var parts = Asupersync.Macaroons.Http.MacaroonAuthorization.SplitCredentials(text);
+            if (parts is null) continue;
+            foreach (var p in parts)
+                _ = Macaroon.TryParse(p, out _, out _); // must not throw
+        }
+        Assert.Equal(2, Asupersync.Macaroons.Http.MacaroonAuthorization.SplitCredentials(seeds[3])!.Length);
+        Assert.Single(Asupersync.Macaroons.Http.MacaroonAuthorization.SplitCredentials(seeds[2])!);
+        Assert.Null(Asupersync.Macaroons.Http.MacaroonAuthorization.SplitCredentials("[{\"i\":"));
+    }
+}

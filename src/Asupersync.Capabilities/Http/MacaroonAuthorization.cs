@@ -112,7 +112,7 @@ public sealed class MacaroonAuthorization
     }
 
     // base64 tokens separated by commas; or one JSON macaroon; or a JSON array of macaroons (root first).
-    private static string[]? SplitCredentials(string value)
+    internal static string[]? SplitCredentials(string value)
     {
         if (value.StartsWith('{')) return [value];
         if (!value.StartsWith('[')) return value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
