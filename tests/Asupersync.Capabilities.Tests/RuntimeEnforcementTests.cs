@@ -1,5 +1,6 @@
 using System.Text;
 using Asupersync.Lab;
+using Asupersync.Lab.Exploration;
 using Asupersync.Net;
 
 namespace Asupersync.Macaroons.Tests;
@@ -297,5 +298,34 @@ public class RuntimeEnforcementTests
             }, s_lab);
             Assert.True(r.Passed, r.Describe());
         }
+    }
+}
+
+public class LabExplorationTests
+{
+    [Fact]
+    public void Dpor_SeesTwoUsesOfOneCounter_AsDependent_AndExploresBothWinners()
+    {
+        var key = Encoding.UTF8.GetBytes("dpor key");
+        var winners = new HashSet<string>();
+        var result = LabRuntime.Explore(async cx =>
+        {
+            var t = cx.WithCapability(new MacaroonVerifier(key), Macaroon.Create(key, "id").Add(Caveat.MaxUses(1)));
+            string? winner = null;
+            // Each use sits in a step of its own (between yields), so only the ledger access makes the two uses dependent.
+            Func<string, Func<Cx, Task>> use = name => async c =>
+            {
+                await c.YieldAsync();
+                if (c.TryDemand("app:x").IsAuthorized) winner = name;
+                await c.YieldAsync();
+            };
+            var a = t.Spawn("a", use("a"));
+            var b = t.Spawn("b", use("b"));
+            await a.JoinAsync(cx);
+            await b.JoinAsync(cx);
+            winners.Add(winner!);
+        }, new ExploreOptions { MaxSchedules = 200, StopOnFirstFailure = false });
+        Assert.Equal(new[] { "a", "b" }, winners.Order());
+        Assert.True(result.Exhausted, result.StopReason);
     }
 }

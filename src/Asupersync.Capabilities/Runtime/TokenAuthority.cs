@@ -17,7 +17,14 @@ internal sealed class TokenAuthority : TaskAuthority
         Token = token;
         Discharges = discharges;
         BindingPrefix = bindingPrefix;
+        // Every token derived from one root identifier may share counters: one object for the Lab's dependency
+        // tracking (an over-approximation, so DPOR never treats two racing uses of a counter as independent).
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in token.Identifier.Span) h = (h ^ b) * 1099511628211UL;
+        _ledgerObject = (long)(h | 1);
     }
+
+    private readonly long _ledgerObject;
 
     internal TokenAuthority? Outer { get; }
 
@@ -40,8 +47,10 @@ internal sealed class TokenAuthority : TaskAuthority
     {
         var ctx = CaveatContext.For(cx, resource);
         var leases = new List<UseLedger.Lease>();
+        var observer = cx.Task.Runtime.Observer;
         for (var layer = this; layer is not null; layer = layer.Outer)
         {
+            observer?.OnAccess(layer._ledgerObject, "capability-ledger");
             var verdict = layer.Verifier.Verify(layer.Token, ctx, layer.Discharges, layer.BindingPrefix, leases);
             if (!verdict.IsAuthorized)
             {
