@@ -251,7 +251,9 @@ public sealed class Cx
     public void Defer(Func<Cx, Task> finalizer)
     {
         ArgumentNullException.ThrowIfNull(finalizer);
-        Region.AddFinalizer(finalizer);
+        // A finalizer registered through a governed Cx stays governed by its tokens.
+        var authority = Authority;
+        Region.AddFinalizer(authority is null ? finalizer : fcx => finalizer(fcx.WithAuthority(authority)));
     }
 
     /// <summary>Cancels this task's whole region (every task in it, this one included).</summary>

@@ -329,3 +329,31 @@ public class LabExplorationTests
         Assert.True(result.Exhausted, result.StopReason);
     }
 }
+
+public class FinalizerGovernanceTests
+{
+    [Fact]
+    public async Task AFinalizerRegisteredThroughAGovernedCx_StaysGoverned()
+    {
+        var key = Encoding.UTF8.GetBytes("finalizer key");
+        VerificationResult? inFinalizer = null;
+        await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2, PrintDiagnostics = false });
+        var o = await rt.RunAsync(async cx =>
+        {
+            await cx.RegionAsync("r", async rcx =>
+            {
+                var governed = rcx.WithCapability(new MacaroonVerifier(key), Macaroon.Create(key, "id").Add(Caveat.ResourceScope("app:a")));
+                governed.Defer(fcx =>
+                {
+                    inFinalizer = fcx.TryDemand("app:b");
+                    return Task.CompletedTask;
+                });
+                await Task.CompletedTask;
+            });
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(o.IsOk, o.ToString());
+        Assert.NotNull(inFinalizer);
+        Assert.False(inFinalizer.IsAuthorized);
+        Assert.Equal("resource-scope app:a", inFinalizer.FailedCaveat);
+    }
+}
