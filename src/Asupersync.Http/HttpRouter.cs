@@ -53,12 +53,18 @@ public sealed class HttpRouter
         ArgumentNullException.ThrowIfNull(request);
         if (!_routes.TryGetValue(request.Path, out var byMethod))
             return Task.FromResult(HttpResponse.Error(404, request.Path));
-        if (byMethod.TryGetValue(request.Method, out var h)) return h(cx, request);
-        if (request.Method == "HEAD" && byMethod.TryGetValue("GET", out var g)) return g(cx, request);
+        if (byMethod.TryGetValue(request.Method, out var h)) return Authorized(cx, request) ?? h(cx, request);
+        if (request.Method == "HEAD" && byMethod.TryGetValue("GET", out var g)) return Authorized(cx, request) ?? g(cx, request);
         var r = HttpResponse.Error(405, request.Method);
         r.Headers.Add("Allow", string.Join(", ", byMethod.Keys.Order(StringComparer.Ordinal)));
         return Task.FromResult(r);
     }
+
+    // A Cx that carries capability tokens serves a route only within their scope: resource "http:METHOD:/path".
+    private static Task<HttpResponse>? Authorized(Cx cx, HttpRequest request) =>
+        cx?.Authority is not null && cx.AuthorizeResource("http:" + request.Method + ":" + request.Path) is { } denied
+            ? Task.FromResult(HttpResponse.Error(403, denied.Message))
+            : null;
 
     /// <summary>The router as a handler.</summary>
     /// <param name="router">The router.</param>

@@ -37,6 +37,7 @@ public static class TcpCx
         ArgumentNullException.ThrowIfNull(endPoint);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(backlog);
         cx.Require(Capabilities.IO);
+        cx.DemandResource("net:bind:" + endPoint);
         cx.Checkpoint();
         try
         {
@@ -78,6 +79,7 @@ public static class TcpCx
         ArgumentNullException.ThrowIfNull(endPoint);
         if (timeout is { } t) ArgumentOutOfRangeException.ThrowIfLessThan(t, TimeSpan.Zero, nameof(timeout));
         cx.Require(timeout is null ? Capabilities.IO : Capabilities.IO | Capabilities.Time);
+        cx.DemandResource("net:connect:" + endPoint);
         cx.Checkpoint();
         return new TcpStream(await ProviderOf(cx).ConnectAsync(cx, endPoint, timeout));
     }

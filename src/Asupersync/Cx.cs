@@ -30,11 +30,15 @@ public sealed class Cx
 {
     internal readonly TaskCore Task;
 
-    internal Cx(TaskCore task, Capabilities capabilities)
+    internal Cx(TaskCore task, Capabilities capabilities, TaskAuthority? authority = null)
     {
         Task = task;
         Capabilities = capabilities;
+        Authority = authority;
     }
+
+    /// <summary>The token authority governing this Cx (null: capability bits only); children inherit it.</summary>
+    internal readonly TaskAuthority? Authority;
 
     internal RegionCore Region => Task.Region;
 
@@ -146,7 +150,24 @@ public sealed class Cx
     /// <summary>A narrowed Cx for the same task that grants only <paramref name="keep"/> ∩ <see cref="Capabilities"/>.</summary>
     /// <param name="keep">The capabilities to keep.</param>
     /// <returns>The narrowed context; tasks spawned from it inherit the narrowed set.</returns>
-    public Cx Narrow(Capabilities keep) => new(Task, Capabilities & keep);
+    public Cx Narrow(Capabilities keep) => new(Task, Capabilities & keep, Authority);
+
+    /// <summary>The same task's Cx governed by <paramref name="authority"/> (the caller makes sure it only narrows).</summary>
+    internal Cx WithAuthority(TaskAuthority? authority) => new(Task, Capabilities, authority);
+
+    /// <summary>Checks an effect on a named resource against the Cx's token authority; throws its denial (reported to the observer).</summary>
+    internal void DemandResource(string resource)
+    {
+        if (Authority is not null && AuthorizeResource(resource) is { } denial) throw denial;
+    }
+
+    /// <summary>Like <see cref="DemandResource"/> but returns the denial (already reported) instead of throwing it.</summary>
+    internal Exception? AuthorizeResource(string resource)
+    {
+        if (Authority?.Check(this, resource) is not { } denial) return null;
+        Task.Runtime.Observer?.OnAccess(0, "capability-violation:token:" + denial.Message);
+        return denial;
+    }
 
     // ---------------------------------------------------------------- structure
 
@@ -162,7 +183,7 @@ public sealed class Cx
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(body);
         Require(Capabilities.Spawn);
-        return new TaskHandle<T>(Region.Spawn<T>(name, body, budget, Capabilities));
+        return new TaskHandle<T>(Region.Spawn<T>(name, body, budget, Capabilities, authority: Authority));
     }
 
     /// <summary>Spawns a task without a result in this task's region.</summary>
@@ -176,7 +197,7 @@ public sealed class Cx
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(body);
         Require(Capabilities.Spawn);
-        return new TaskHandle<Unit>(Region.Spawn<Unit>(name, body, budget, Capabilities));
+        return new TaskHandle<Unit>(Region.Spawn<Unit>(name, body, budget, Capabilities, authority: Authority));
     }
 
     /// <summary>
@@ -219,7 +240,7 @@ public sealed class Cx
         var region = Region.OpenChild(name, Task, options ?? RegionOptions.Default);
         try
         {
-            var main = region.Spawn<T>(name, body, default, Capabilities, isMain: true);
+            var main = region.Spawn<T>(name, body, default, Capabilities, isMain: true, authority: Authority);
             return (region, main);
         }
         catch
@@ -257,7 +278,7 @@ public sealed class Cx
     {
         ArgumentNullException.ThrowIfNull(finalizer);
         Task.EnsureOwnStep();
-        Region.AddFinalizer(finalizer, Capabilities, name);
+        Region.AddFinalizer(finalizer, Capabilities, Authority, name);
     }
 
     /// <summary>Registers an asynchronous region finalizer (see <see cref="Defer(Action, string?)"/>); it may await runtime operations, within the cleanup budget.</summary>
@@ -268,7 +289,7 @@ public sealed class Cx
     {
         ArgumentNullException.ThrowIfNull(finalizer);
         Task.EnsureOwnStep();
-        Region.AddFinalizer(finalizer, Capabilities, name);
+        Region.AddFinalizer(finalizer, Capabilities, Authority, name);
     }
 
     /// <summary>Cancels this task's whole region (every task in it, this one included).</summary>

@@ -90,10 +90,10 @@ internal sealed class RegionCore
 
     // ---------------------------------------------------------------- admission
 
-    /// <summary>A registered finalizer: its body (an Action or a Func&lt;Cx, Task&gt;), the registering Cx's capabilities, its index and name.</summary>
-    private sealed record Finalizer(object Body, Capabilities Capabilities, int Index, string Name);
+    /// <summary>A registered finalizer: its body (an Action or a Func&lt;Cx, Task&gt;), the registering Cx's capabilities and token authority, its index and name.</summary>
+    private sealed record Finalizer(object Body, Capabilities Capabilities, TaskAuthority? Authority, int Index, string Name);
 
-    internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false)
+    internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false, TaskAuthority? authority = null)
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
@@ -109,6 +109,7 @@ internal sealed class RegionCore
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxTasks), max);
             if (_listCount > 64 && _listCount > 2 * Volatile.Read(ref _live)) PruneLocked();
             task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget == default ? default : Runtime.Now), caps, body, isInternal);
+            task.Authority = authority;
             // link
             task.RegionNext = _head;
             _head = task;
@@ -192,7 +193,7 @@ internal sealed class RegionCore
         Runtime.Observer?.OnObligation(o, to);
     }
 
-    internal void AddFinalizer(object finalizer, Capabilities caps, string? name)
+    internal void AddFinalizer(object finalizer, Capabilities caps, TaskAuthority? authority, string? name)
     {
         lock (this)
         {
@@ -200,7 +201,7 @@ internal sealed class RegionCore
                 throw new RegionClosedException(Name, _state, "new finalizers");
             var list = _finalizers ??= new List<Finalizer>();
             int index = list.Count;
-            list.Add(new Finalizer(finalizer, caps, index, name ?? $"finalizer #{index} of region '{Name}'"));
+            list.Add(new Finalizer(finalizer, caps, authority, index, name ?? $"finalizer #{index} of region '{Name}'"));
         }
         // Lab: lets the Finalizer oracle check that every registered finalizer runs exactly once.
         Runtime.Observer?.OnAccess(Id, "region.finalizer");
@@ -399,7 +400,7 @@ internal sealed class RegionCore
             pending.RemoveAt(pending.Count - 1);
             if (pending.Count == 0) _pendingFinalizers = null;
         }
-        Spawn<Unit>(f.Name, (Func<Cx, Task>)(cx => RunFinalizerAsync(cx, f)), Budget.Unlimited, f.Capabilities, isInternal: true);
+        Spawn<Unit>(f.Name, (Func<Cx, Task>)(cx => RunFinalizerAsync(cx, f)), Budget.Unlimited, f.Capabilities, isInternal: true, authority: f.Authority);
     }
 
     private async Task RunFinalizerAsync(Cx cx, Finalizer f)

@@ -32,7 +32,10 @@ internal abstract class TaskCore : SynchronizationContext
     private Cx? _cx;
 
     /// <summary>The task's primary Cx, created on first use (a queued task that never starts never needs one).</summary>
-    internal Cx Cx => _cx ??= new Cx(this, _caps);
+    internal Cx Cx => _cx ??= new Cx(this, _caps, Authority);
+
+    /// <summary>The token authority the task's Cx carries (null: capability bits only). Set by the region before the task starts.</summary>
+    internal TaskAuthority? Authority;
 
     // The region's task list (guarded by the region's lock; see RegionCore).
     internal TaskCore? RegionNext;
