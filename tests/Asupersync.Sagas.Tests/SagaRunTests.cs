@@ -78,7 +78,7 @@ public class SagaRunTests
         Assert.InRange(r.VirtualTime, Ms100, Ms100 * 1.5);
         var r2 = Lab(async cx => Assert.True((await cx.SagaAsync(calm, new SagaOptions { Planning = SagaPlanning.Sequential })).IsOk));
         Assert.True(r2.VirtualTime >= Ms100 * 20, r2.VirtualTime.ToString());
-        Assert.Equal(40, ledger.Applied.Count);
+        Assert.Equal(40, ledger.Calls.Count); // the same seed gives both runs the same saga id: the second is deduplicated
     }
 
     [Fact]

@@ -16,26 +16,38 @@ internal static class TestRuntime
 }
 
 /// <summary>
-/// A fake downstream service: applies effects by idempotency key, in order, and remembers everything. Faults are
-/// injected per key. A simulated crash (<see cref="Crash"/>) starts a new incarnation: calls from the old one fail,
-/// and a key already applied by an earlier incarnation is deduplicated (the service's idempotency contract); a key
-/// applied twice within one incarnation is applied twice — a saga bug the oracles report.
+/// A fake downstream service that honours idempotency keys, as the services a saga calls must: a key already applied
+/// is not applied again (counted in <see cref="Deduplicated"/>). Faults are injected per key. Callers say which
+/// simulated process they are; <see cref="Kill"/> (or <see cref="Crash"/>, which kills the current default process and
+/// moves to the next) makes that process's later calls fail, as a dead process makes none.
 /// </summary>
+/// <remarks>
+/// What it checks about its callers (<see cref="Violations"/>): two invocations of one key in flight at once
+/// (<see cref="Begin"/>/<see cref="End"/>), and — with a log attached — an action invoked although its completion was
+/// already durable, or a compensation although it was already recorded compensated. Effects are also recorded by
+/// (saga, step, action/compensation), so a saga that presented a different key on a retry would show two effects.
+/// </remarks>
 internal sealed class Ledger
 {
-    internal sealed record Effect(string Key, string SagaId, int Step, bool Compensation, int Incarnation, long Order);
+    internal sealed record Effect(string Key, string SagaId, int Step, bool Compensation, int Process, long Order);
 
     private readonly Lock _gate = new();
     private readonly List<Effect> _applied = [];
     private readonly List<string> _calls = [];
+    private readonly List<string> _violations = [];
+    private readonly HashSet<string> _inFlight = [];
     private readonly Dictionary<string, int> _failuresLeft = [];
     private readonly HashSet<string> _failAlways = [];
-    private int _incarnation;
+    private readonly HashSet<int> _dead = [];
+    private InMemorySagaLog? _log;
+    private int _current;
     private long _order;
+    private int _deduplicated;
 
+    /// <summary>The default process (advanced by <see cref="Crash"/>).</summary>
     internal int Incarnation
     {
-        get { lock (_gate) return _incarnation; }
+        get { lock (_gate) return _current; }
     }
 
     internal IReadOnlyList<Effect> Applied
@@ -48,11 +60,27 @@ internal sealed class Ledger
         get { lock (_gate) return _calls.ToArray(); }
     }
 
-    internal int Deduplicated { get; private set; }
+    internal IReadOnlyList<string> Violations
+    {
+        get { lock (_gate) return _violations.ToArray(); }
+    }
+
+    internal int Deduplicated
+    {
+        get { lock (_gate) return _deduplicated; }
+    }
+
+    /// <summary>Checks every call against this log (see the remarks).</summary>
+    internal void Watch(InMemorySagaLog log) => _log = log;
 
     internal void Crash()
     {
-        lock (_gate) _incarnation++;
+        lock (_gate) _dead.Add(_current++);
+    }
+
+    internal void Kill(int process)
+    {
+        lock (_gate) _dead.Add(process);
     }
 
     /// <summary>The next <paramref name="times"/> calls for <paramref name="key"/> fail (before applying anything).</summary>
@@ -66,32 +94,56 @@ internal sealed class Ledger
         lock (_gate) _failAlways.Add(key);
     }
 
-    /// <summary>Applies the effect of a step's action or compensation.</summary>
-    internal void Apply(SagaStepContext s, int incarnation)
+    private static string KeyOf(SagaStepContext s) => s.IsCompensation ? s.CompensationKey : s.IdempotencyKey;
+
+    /// <summary>An invocation of a step's action or compensation begins (it may apply its effect before <see cref="End"/>).</summary>
+    internal void Begin(SagaStepContext s)
     {
-        var key = s.IsCompensation ? s.CompensationKey : s.IdempotencyKey;
+        var key = KeyOf(s);
+        var done = _log?.RecordsOf(s.SagaId).Any(r => r.Step == s.StepIndex && r.Transition == (s.IsCompensation ? SagaTransition.StepCompensated : SagaTransition.StepCompleted));
+        lock (_gate)
+        {
+            if (!_inFlight.Add(key)) _violations.Add($"two invocations of {key} at once");
+            if (done == true) _violations.Add($"{key} invoked although the log already recorded it {(s.IsCompensation ? "compensated" : "completed")}");
+        }
+    }
+
+    internal void End(SagaStepContext s)
+    {
+        lock (_gate) _inFlight.Remove(KeyOf(s));
+    }
+
+    /// <summary>Applies the effect of a step's action or compensation, called by simulated process <paramref name="process"/>.</summary>
+    internal void Apply(SagaStepContext s, int process)
+    {
+        var key = KeyOf(s);
         lock (_gate)
         {
             _calls.Add(key);
-            if (incarnation != _incarnation) throw new InvalidOperationException("the calling process crashed");
+            if (_dead.Contains(process)) throw new InvalidOperationException("the calling process crashed");
             if (_failAlways.Contains(key)) throw new TaskErrorException($"service refused {key}");
             if (_failuresLeft.TryGetValue(key, out int n) && n > 0)
             {
                 _failuresLeft[key] = n - 1;
                 throw new TaskErrorException($"service failed {key}");
             }
-            if (_applied.Any(e => e.Key == key && e.Incarnation != incarnation))
+            if (_applied.Any(e => e.Key == key))
             {
-                Deduplicated++;
+                _deduplicated++;
                 return;
             }
-            _applied.Add(new Effect(key, s.SagaId, s.StepIndex, s.IsCompensation, incarnation, ++_order));
+            _applied.Add(new Effect(key, s.SagaId, s.StepIndex, s.IsCompensation, process, ++_order));
         }
     }
 
     internal bool IsApplied(string key)
     {
         lock (_gate) return _applied.Any(e => e.Key == key);
+    }
+
+    internal int TimesApplied(string key)
+    {
+        lock (_gate) return _applied.Count(e => e.Key == key);
     }
 
     internal IReadOnlyList<int> CompensationOrder(string sagaId)
@@ -103,20 +155,28 @@ internal sealed class Ledger
 internal static class Sagas
 {
     /// <summary>A saga of <paramref name="kinds"/>.Length steps, each applying its effect to the ledger after <paramref name="latency"/>.</summary>
-    internal static Saga Build(string name, Ledger ledger, SagaOpKind[] kinds, TimeSpan latency, Func<SagaStepContext, int>? incarnation = null)
+    /// <param name="process">The simulated process the definition's code runs in (each restarted process builds its own).</param>
+    /// <param name="after">A pause after the effect, before the action returns (a crash there leaves an applied effect unrecorded).</param>
+    internal static Saga Build(string name, Ledger ledger, SagaOpKind[] kinds, TimeSpan latency, int process = 0, TimeSpan after = default, SagaRecoveryPolicy recovery = SagaRecoveryPolicy.ResumeForward)
     {
-        var saga = new Saga(name);
+        var saga = new Saga(name) { Recovery = recovery };
         for (int i = 0; i < kinds.Length; i++)
         {
-            saga.Step($"s{i}", async (cx, s) =>
+            async Task Effect(Cx cx, SagaStepContext s)
             {
-                if (latency > TimeSpan.Zero) await cx.SleepAsync(latency);
-                ledger.Apply(s, incarnation?.Invoke(s) ?? ledger.Incarnation);
-            }, async (cx, s) =>
-            {
-                if (latency > TimeSpan.Zero) await cx.SleepAsync(latency);
-                ledger.Apply(s, incarnation?.Invoke(s) ?? ledger.Incarnation);
-            }, kinds[i]);
+                ledger.Begin(s);
+                try
+                {
+                    if (latency > TimeSpan.Zero) await cx.SleepAsync(latency);
+                    ledger.Apply(s, process);
+                    if (after > TimeSpan.Zero) await cx.SleepAsync(after);
+                }
+                finally
+                {
+                    ledger.End(s);
+                }
+            }
+            saga.Step($"s{i}", Effect, Effect, kinds[i]);
         }
         return saga;
     }

@@ -148,6 +148,7 @@ internal static class SagaWorker
         {
             while (true)
             {
+                wcx.Checkpoint(); // a cancelled worker stops claiming (its running sagas are cancelled with its region)
                 int free;
                 lock (running) free = options.MaxConcurrentSagas - running.Count;
                 int started = 0;

@@ -233,6 +233,7 @@ public sealed class InMemorySagaLogStore : SagaLogStore
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(sagaId);
+        cx.Checkpoint();
         Touch(cx);
         lock (_log.Gate)
         {
@@ -252,6 +253,7 @@ public sealed class InMemorySagaLogStore : SagaLogStore
     public override ValueTask<IReadOnlyList<string>> ListUnfinishedAsync(Cx cx, bool includeCompensationFailed = false)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        cx.Checkpoint();
         Touch(cx);
         lock (_log.Gate)
         {
@@ -265,6 +267,7 @@ public sealed class InMemorySagaLogStore : SagaLogStore
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        cx.Checkpoint();
         Touch(cx);
         var now = SupportsLeases ? cx.UtcNow : default;
         lock (_log.Gate)
