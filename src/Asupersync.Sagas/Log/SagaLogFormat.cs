@@ -52,6 +52,18 @@ internal static class SagaLogFormat
         return new SagaLogRecord(sagaId, sequence, (SagaTransition)transition, (int)step, data, new DateTimeOffset(timeTicks, TimeSpan.Zero));
     }
 
+    /// <summary>Checks that a saga's records, read in sequence order, are numbered 1..n without a gap or repeat.</summary>
+    internal static IReadOnlyList<SagaLogRecord> CheckContiguous(string sagaId, List<SagaLogRecord> records)
+    {
+        for (int i = 0; i < records.Count; i++)
+        {
+            long expected = i + 1;
+            if (records[i].Sequence != expected)
+                throw new SagaLogCorruptException(sagaId, expected, records[i].Sequence > expected ? $"record {expected} is missing" : $"record {records[i].Sequence} appears twice");
+        }
+        return records;
+    }
+
     internal static string EncodeHeader(Saga saga, string? input, SagaPlanning planning)
     {
         using var ms = new MemoryStream();

@@ -52,7 +52,7 @@ public abstract class SagaLogStore : IAsyncDisposable
     /// <exception cref="SagaAlreadyExistsException">A SagaStarted for an id that already exists.</exception>
     public abstract ValueTask<SagaLogRecord> AppendAsync(Cx cx, SagaLogEntry entry, SagaLease? lease = null);
 
-    /// <summary>Reads a saga's whole log in sequence order, checking every record's checksum.</summary>
+    /// <summary>Reads a saga's whole log in sequence order, checking every record's checksum and that no record is missing.</summary>
     /// <param name="cx">The calling task's context.</param>
     /// <param name="sagaId">The saga.</param>
     /// <returns>The records; empty when the saga does not exist.</returns>

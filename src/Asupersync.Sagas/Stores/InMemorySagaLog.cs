@@ -245,7 +245,7 @@ public sealed class InMemorySagaLogStore : SagaLogStore
                 var r = s.Record;
                 list.Add(SagaLogFormat.Decode(r.SagaId, r.Sequence, (int)r.Transition, r.Step, r.Data, r.Time.UtcTicks, s.Checksum, s.Version));
             }
-            return new(list);
+            return new(SagaLogFormat.CheckContiguous(sagaId, list));
         }
     }
 

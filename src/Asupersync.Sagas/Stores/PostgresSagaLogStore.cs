@@ -261,7 +261,7 @@ public sealed partial class PostgresSagaLogStore : SagaLogStore
                 long seq = r.GetInt64(0);
                 list.Add(SagaLogFormat.Decode(sagaId, seq, r.GetInt32(1), r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetInt64(4), r.GetInt64(5), r.GetInt32(6)));
             }
-            return list;
+            return SagaLogFormat.CheckContiguous(sagaId, list);
         }
         catch (Exception ex) when (ex is not SagaStoreException and not OperationCanceledException)
         {

@@ -254,7 +254,7 @@ public sealed class SqliteSagaLogStore : SagaLogStore
                         throw new SagaLogCorruptException(sagaId, seq, "a field has the wrong type: " + ex.Message);
                     }
                 }
-                return new(list);
+                return new(SagaLogFormat.CheckContiguous(sagaId, list));
             }
             catch (SqliteException ex)
             {
