@@ -2,7 +2,7 @@
 # A throwaway PostgreSQL cluster for the saga tests (tests/Asupersync.Sagas.Tests need it and fail without it).
 #
 #   eval "$(bash .ci/postgres.sh start)"   # installs Debian's postgresql if missing, starts a cluster on
-#                                          # 127.0.0.1:$PGPORT (default 54329) in a temp dir, creates the
+#                                          # 127.0.0.1:$PGPORT (default 54329, or the next free port) in a temp dir, creates the
 #                                          # database, prints: export ASUPERSYNC_PG=...; export ASUPERSYNC_PG_DIR=...
 #   bash .ci/postgres.sh stop              # stops it and removes the data dir ($ASUPERSYNC_PG_DIR)
 #
@@ -29,6 +29,11 @@ case "${1:-}" in
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
     fi
     bin=$(bindir) || { echo "postgres.sh: no PostgreSQL binaries under /usr/lib/postgresql" >&2; exit 1; }
+    # Take the next free port if the default one is busy (another cluster of a developer, say).
+    for _ in $(seq 1 20); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+      port=$((port + 1))
+    done
     dir=$(mktemp -d /tmp/asupersync-pg.XXXXXX)
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
     as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-instructions >&2
