@@ -162,8 +162,8 @@ public sealed class CrashTests : IAsyncLifetime
     /// The kill points are step boundaries named by kind and occurrence — "the 2nd StepCompleted", "the 3rd EFFECT" —
     /// taken from a full run: every <paramref name="stride"/>-th occurrence of every kind (always the first), so every
     /// kind of boundary is covered and the set stays bounded. For each point, in a fresh environment: submit an order
-    /// saga and a declined saga, start the worker, SIGKILL it at that boundary, restart it (for every third point kill
-    /// the restarted one too, at its second boundary), let it finish, and check the invariants. Four points at a time.
+    /// saga and a declined saga, start the worker, SIGKILL it at that boundary, restart it (for every fourth point kill
+    /// the restarted one too, at its second boundary), let it finish, and check the invariants. Six points at a time.
     /// </summary>
     private async Task KillAtEveryBoundaryAsync(Func<string, Env> env, int stride)
     {
@@ -176,7 +176,7 @@ public sealed class CrashTests : IAsyncLifetime
         var killedAt = new ConcurrentBag<string>();
         long deduplicated = 0;
         int n = 0;
-        foreach (var batch in points.Chunk(4))
+        foreach (var batch in points.Chunk(6))
         {
             await Task.WhenAll(batch.Select(async point =>
             {
@@ -184,7 +184,7 @@ public sealed class CrashTests : IAsyncLifetime
                 var e = env("p" + Sagas.Str(index));
                 await SubmitAsync(e.Open, ("order", "o"), ("declined", "d"));
                 if (await KillAtAsync(e.Args, point.Occurrence, point.Kind) is { } at) killedAt.Add(at);
-                if (index % 3 == 0 && await KillAtAsync(e.Args, 2) is { } again) killedAt.Add(again); // a crash during recovery
+                if (index % 4 == 0 && await KillAtAsync(e.Args, 2) is { } again) killedAt.Add(again); // a crash during recovery
                 await RunToEndAsync(e.Args);
                 await VerifyAsync(e, ["o"], ["d"]);
                 Interlocked.Add(ref deduplicated, Deduplicated(e.Effects));
@@ -253,7 +253,7 @@ public sealed class CrashTests : IAsyncLifetime
 
     [Fact]
     public Task Sqlite_SigkillAtStepBoundaries_EverySagaEndsCompletedOrCompensated_EffectsAtMostOnce() =>
-        KillAtEveryBoundaryAsync(SqliteEnv, stride: 2);
+        KillAtEveryBoundaryAsync(SqliteEnv, stride: 3);
 
     [Fact]
     public Task Postgres_SigkillAtStepBoundaries_EverySagaEndsCompletedOrCompensated_EffectsAtMostOnce()

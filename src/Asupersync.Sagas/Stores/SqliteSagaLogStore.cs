@@ -92,12 +92,12 @@ public sealed class SqliteSagaLogStore : SagaLogStore
         options ??= SqliteSagaLogStoreOptions.Default;
         cx.Checkpoint();
         var workerId = options.WorkerId ?? "sqlite-" + cx.NextRandom().ToString("x16", CultureInfo.InvariantCulture);
-        var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false, DefaultTimeout = 5 }.ToString();
+        var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false, DefaultTimeout = 1 }.ToString();
         var conn = new SqliteConnection(cs);
         try
         {
             conn.Open();
-            Exec(conn, "PRAGMA busy_timeout = 2000;");
+            Exec(conn, "PRAGMA busy_timeout = 500;"); // the log is exclusive: a holder is another live process, not a brief writer
             Exec(conn, "PRAGMA locking_mode = EXCLUSIVE;");
             var mode = Scalar(conn, "PRAGMA journal_mode = WAL;") as string;
             if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
