@@ -421,10 +421,44 @@ public sealed class PostgresStoreTests : SqlStoreContract
     }
 
     [Fact]
+    public async Task Heartbeat_KeepsRenewing_WhileACancelledSagaCompensates()
+    {
+        var lease = TimeSpan.FromMilliseconds(800); // long enough that a loaded machine's scheduling delays do not lose it
+        var ledger = new Ledger();
+        var saga = new Saga("undo")
+            .Step("a", (_, s) => { ledger.Apply(s, 0); return Task.CompletedTask; }, async (cx, s) =>
+            {
+                await cx.SleepAsync(lease * 2.5);
+                ledger.Apply(s, 0);
+            })
+            .Step("b", (cx, _) => cx.SleepAsync(TimeSpan.FromMinutes(1)).AsTask(), null);
+        var (o, stolen) = await TestRuntime.RunAsync(async cx =>
+        {
+            await using var a = await PostgresSagaLogStore.OpenAsync(cx, ConnectionString, Options(lease, "A"));
+            await using var b = await PostgresSagaLogStore.OpenAsync(cx, ConnectionString, Options(lease, "B"));
+            Outcome<SagaResult> o = default;
+            var run = cx.Spawn("A runs", async c => o = await c.SagaAsync(saga, new SagaOptions { Store = a, SagaId = "undo1" }));
+            await cx.SleepAsync(lease);
+            run.Cancel(Budget.Timeout(TimeSpan.FromSeconds(20)));
+            int stolen = 0;
+            for (int i = 0; i < 4; i++)
+            {
+                await cx.SleepAsync(lease / 2);
+                stolen += (await b.ClaimAsync(cx, 10)).Count;
+            }
+            await run.JoinAsync(cx);
+            return (o, stolen);
+        });
+        Assert.True(o.IsCancelled, o.ToString());
+        Assert.True(ledger.IsApplied("undo1/0/undo"));
+        Assert.Equal(0, stolen);
+    }
+
+    [Fact]
     public async Task Heartbeat_KeepsALongSagaOwned_PastManyLeaseDurations()
     {
-        var lease = TimeSpan.FromMilliseconds(300);
-        var saga = new Saga("long").Step("wait", (cx, _) => cx.SleepAsync(TimeSpan.FromMilliseconds(1500)).AsTask(), null);
+        var lease = TimeSpan.FromMilliseconds(800); // long enough that a loaded machine's scheduling delays do not lose it
+        var saga = new Saga("long").Step("wait", (cx, _) => cx.SleepAsync(lease * 2.5).AsTask(), null);
         var (o, stolen) = await TestRuntime.RunAsync(async cx =>
         {
             await using var a = await PostgresSagaLogStore.OpenAsync(cx, ConnectionString, Options(lease, "A"));
@@ -433,7 +467,7 @@ public sealed class PostgresStoreTests : SqlStoreContract
             int stolen = 0;
             for (int i = 0; i < 4; i++)
             {
-                await cx.SleepAsync(lease);
+                await cx.SleepAsync(lease / 2);
                 stolen += (await b.ClaimAsync(cx, 10)).Count;
             }
             return (await run.ValueAsync(cx), stolen);

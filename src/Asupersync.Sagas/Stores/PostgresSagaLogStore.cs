@@ -34,7 +34,8 @@ public sealed record PostgresSagaLogStoreOptions
 /// <see cref="Cx.AwaitAsync{T}(Task{T})"/>. Log appends get no cancellation token and are awaited masked by the saga
 /// runner: a cancel never cuts a log write short. If the cleanup budget runs out mid-statement the runner stops
 /// waiting, and the statement still commits or rolls back on its own — the record is then durable or absent, and
-/// because it precedes the effect it guards, both are states recovery handles. Reads and claims take
+/// because it precedes the effect it guards, both are states recovery handles. Lease renewals and releases take no
+/// token either (a cancelled saga still needs its lease while it compensates). Reads and claims take
 /// <see cref="Cx.CancellationToken"/>: a cancel aborts them with nothing changed (a claim's transaction rolls back).</para>
 /// <para>Each append is one transaction (PostgreSQL's own WAL flushing groups concurrent commits); sequence numbers are
 /// assigned under the saga row's lock, so they have no gaps.</para>
@@ -336,7 +337,9 @@ public sealed partial class PostgresSagaLogStore : SagaLogStore
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(lease);
         var until = (cx.UtcNow + LeaseDuration).UtcTicks;
-        return await cx.AwaitAsync(UpdateLeaseAsync(lease, "lease_until = @until", until, cx.CancellationToken)) == 1;
+        // No cancellation token: the heartbeat keeps renewing while a cancelled saga compensates, and the token
+        // bridge of a cancelled task stays cancelled during its drain.
+        return await cx.AwaitAsync(UpdateLeaseAsync(lease, "lease_until = @until", until, CancellationToken.None)) == 1;
     }
 
     /// <inheritdoc />
