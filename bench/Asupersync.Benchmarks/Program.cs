@@ -1,6 +1,11 @@
 using BenchmarkDotNet.Running;
 
+if (args.Length > 0 && args[0] == "--interleaved")
+    return await Asupersync.Benchmarks.Interleaved.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 21);
+if (args.Length > 0 && args[0] == "--hooks")
+    return await Asupersync.Benchmarks.HookCost.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 21, args.Length > 2 ? args[2] : null);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
 
 /// <summary>Entry point type (for BenchmarkSwitcher).</summary>
 public partial class Program;

@@ -4,6 +4,7 @@
 //   dotnet NetBench.dll asupersync-http 9003     GET /plaintext on Asupersync.Http
 //   dotnet NetBench.dll kestrel 9004             GET /plaintext on a Kestrel minimal API
 //   dotnet NetBench.dll echo-load 9001 64 10 32  load: 64 connections, 10 s, 32-byte ping-pong; prints req/s and p99
+//   dotnet NetBench.dll idle-load 9003 10000 20 N keep-alive connections, one GET /plaintext each, then idle for 20 s
 // HTTP load comes from wrk: wrk -t2 -c64 -d10s http://127.0.0.1:9003/plaintext
 using System.Diagnostics;
 using System.Net;
@@ -27,6 +28,8 @@ switch (mode)
         return AsupersyncHttp(port);
     case "kestrel":
         return Kestrel(port);
+    case "idle-load":
+        return await IdleLoad(port, int.Parse(args[2]), int.Parse(args[3]));
     case "echo-load":
         return await EchoLoad(port, int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
     default:
@@ -113,6 +116,42 @@ static int Kestrel(int port)
     app.MapGet("/plaintext", () => Microsoft.AspNetCore.Http.Results.Text("Hello, World!"));
     Console.WriteLine($"kestrel on 127.0.0.1:{port}");
     app.Run();
+    return 0;
+}
+
+static async Task<int> IdleLoad(int port, int conns, int holdSeconds)
+{
+    // Issue 9 item 13: N keep-alive connections, one request each, then held idle while the server's memory is read.
+    var ep = new IPEndPoint(IPAddress.Loopback, port);
+    var socks = new Socket[conns];
+    var req = "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray();
+    using var gate = new SemaphoreSlim(64);
+    await Task.WhenAll(Enumerable.Range(0, conns).Select(async i =>
+    {
+        await gate.WaitAsync();
+        try
+        {
+            var s = socks[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(ep);
+            await s.SendAsync(req, SocketFlags.None);
+            var buf = new byte[1024];
+            int got = 0;
+            while (true)
+            {
+                int n = await s.ReceiveAsync(buf.AsMemory(got), SocketFlags.None);
+                if (n == 0) throw new IOException("server closed");
+                got += n;
+                if (System.Text.Encoding.ASCII.GetString(buf, 0, got).EndsWith("Hello, World!", StringComparison.Ordinal)) break;
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }));
+    Console.WriteLine($"idle {conns}");
+    await Task.Delay(TimeSpan.FromSeconds(holdSeconds));
+    foreach (var s in socks) s.Dispose();
     return 0;
 }
 

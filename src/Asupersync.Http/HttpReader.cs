@@ -1,29 +1,63 @@
-using Asupersync.Net;
+using System.Buffers;
 
 namespace Asupersync.Http;
 
 /// <summary>
-/// A buffered reader over a <see cref="TcpStream"/> for HTTP/1.1 framing: strict CRLF lines, exact-length
+/// A buffered reader over an <see cref="HttpStream"/> (TCP or TLS) for HTTP/1.1 framing: strict CRLF lines, exact-length
 /// reads. Bytes read past a message stay buffered for the next one (pipelining). Every wait is a cancel-safe
-/// stream read, so a cancel or timeout loses no buffered byte.
+/// stream read, so a cancel or timeout loses no buffered byte. The buffer is rented from the shared pool while
+/// bytes flow and given back (<see cref="Release"/>) once nothing is buffered, so an idle connection holds none.
 /// </summary>
 internal sealed class HttpReader
 {
-    private readonly TcpStream _stream;
+    private readonly HttpStream _stream;
     private readonly int _maxBuffer;
-    private byte[] _buf;
+    private readonly int _initial;
+    private byte[]? _buf;
     private int _start, _end;
 
-    internal HttpReader(TcpStream stream, int maxBuffer, int initial = 4096)
+    internal HttpReader(HttpStream stream, int maxBuffer, int initial = 4096)
     {
         _stream = stream;
         _maxBuffer = Math.Max(maxBuffer, 1024);
-        _buf = new byte[Math.Min(initial, _maxBuffer)];
+        _initial = Math.Min(initial, _maxBuffer);
     }
 
     internal int Buffered => _end - _start;
 
-    internal ReadOnlySpan<byte> Span => _buf.AsSpan(_start, _end - _start);
+    /// <summary>Run before every wait on the stream (the server flushes pipelined responses it held back); null for none.</summary>
+    internal Func<Cx, ValueTask>? BeforeWait { get; init; }
+
+    internal ReadOnlySpan<byte> Span => _buf is null ? default : _buf.AsSpan(_start, _end - _start);
+
+    /// <summary>Bytes of buffer held right now (a diagnostic).</summary>
+    internal int HeldBytes => Volatile.Read(ref _buf)?.Length ?? 0;
+
+    /// <summary>Gives the buffer back to the pool if nothing is buffered (or always, with <paramref name="force"/>: the connection ended).</summary>
+    internal void Release(bool force = false)
+    {
+        if (_buf is null || (!force && Buffered > 0)) return;
+        var b = _buf;
+        Volatile.Write(ref _buf, null);
+        _start = _end = 0;
+        ArrayPool<byte>.Shared.Return(b);
+    }
+
+    /// <summary>
+    /// Idle: gives the buffer back and waits until the stream is readable, holding nothing; then reads. False at end
+    /// of stream. Throws <see cref="TimeoutException"/> at <paramref name="deadline"/>.
+    /// </summary>
+    internal async ValueTask<bool> FillIdleAsync(Cx cx, TimeSpan? deadline)
+    {
+        if (BeforeWait is { } flush) await flush(cx);
+        Release();
+        var budget = deadline is { } d ? Budget.AtDeadline(d) : Budget.Unlimited;
+        await _stream.WaitReadableAsync(cx, budget);
+        return await FillAsync(cx, deadline);
+    }
+
+    /// <summary>True when bytes of the peer's are buffered here or have arrived at the stream and not been read.</summary>
+    internal bool HasUnreadData => Buffered > 0 || _stream.HasUnreadData;
 
     internal void Consume(int n)
     {
@@ -34,6 +68,7 @@ internal sealed class HttpReader
     /// <summary>Reads more bytes. False at end of stream. Throws <see cref="TimeoutException"/> at <paramref name="deadline"/>.</summary>
     internal async ValueTask<bool> FillAsync(Cx cx, TimeSpan? deadline)
     {
+        _buf ??= ArrayPool<byte>.Shared.Rent(_initial);
         if (_end == _buf.Length)
         {
             if (_start > 0)
@@ -45,9 +80,13 @@ internal sealed class HttpReader
             else
             {
                 if (_buf.Length >= _maxBuffer) throw new InvalidOperationException("HTTP read buffer full.");
-                Array.Resize(ref _buf, Math.Min(_buf.Length * 2, _maxBuffer));
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(_buf.Length * 2, _maxBuffer));
+                _buf.AsSpan(0, _end).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_buf);
+                _buf = bigger;
             }
         }
+        if (BeforeWait is { } flush) await flush(cx);
         var budget = deadline is { } d ? Budget.AtDeadline(d) : Budget.Unlimited;
         int n = await _stream.ReadAsync(cx, _buf.AsMemory(_end), budget);
         if (n == 0) return false;
@@ -55,7 +94,7 @@ internal sealed class HttpReader
         return true;
     }
 
-    internal bool IsFull => _start == 0 && _end == _buf.Length && _buf.Length >= _maxBuffer;
+    internal bool IsFull => _buf is not null && _start == 0 && _end == _buf.Length && _buf.Length >= _maxBuffer;
 
     /// <summary>
     /// Takes one CRLF-terminated line (without the CRLF) if complete. Bare LF or a CR not followed by LF is a
@@ -108,6 +147,7 @@ internal sealed class HttpReader
                 dest = dest[n..];
                 continue;
             }
+            if (BeforeWait is { } flush) await flush(cx);
             var budget = deadline is { } d ? Budget.AtDeadline(d) : Budget.Unlimited;
             int r = await _stream.ReadAsync(cx, dest, budget);
             if (r == 0) throw new EndOfStreamException("The peer closed the connection mid-body.");

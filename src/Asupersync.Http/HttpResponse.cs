@@ -1,5 +1,4 @@
 using System.Text;
-using Asupersync.Net;
 
 namespace Asupersync.Http;
 
@@ -70,13 +69,22 @@ public sealed class HttpResponse
 /// <summary>Writes a chunked response body. Each write is one chunk.</summary>
 public sealed class HttpBodyWriter
 {
-    private readonly TcpStream _stream;
+    private readonly HttpStream _stream;
+    private readonly TimeSpan _writeTimeout;
 
-    internal HttpBodyWriter(TcpStream stream) => _stream = stream;
+    internal HttpBodyWriter(HttpStream stream, TimeSpan writeTimeout)
+    {
+        _stream = stream;
+        _writeTimeout = writeTimeout;
+    }
 
     internal long BytesWritten { get; private set; }
 
-    /// <summary>Writes one chunk. A checkpoint; a cancelled write may have sent part of the chunk (the connection is then closed).</summary>
+    /// <summary>
+    /// Writes one chunk. A checkpoint; a cancelled write may have sent part of the chunk (the connection is then
+    /// closed). The peer must take it within <see cref="HttpServerOptions.WriteTimeout"/>, or the write ends with
+    /// <see cref="TimeoutException"/> and the connection is aborted.
+    /// </summary>
     /// <param name="cx">The connection task's context.</param>
     /// <param name="data">The bytes; empty writes nothing.</param>
     /// <returns>A task completing when the chunk was handed to the network.</returns>
@@ -90,7 +98,7 @@ public sealed class HttpBodyWriter
         data.Span.CopyTo(buf.AsSpan(head.Length));
         buf[^2] = (byte)'\r';
         buf[^1] = (byte)'\n';
-        await _stream.WriteAsync(cx, buf);
+        await _stream.WriteAsync(cx, buf, Budget.Timeout(_writeTimeout));
         BytesWritten += data.Length;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Asupersync.Kernel;
 using Asupersync.Net;
 
 namespace Asupersync.Http;
@@ -8,21 +9,58 @@ namespace Asupersync.Http;
 internal sealed class HttpServerConnection
 {
     private static readonly byte[] s_continue = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+    private static readonly byte[] s_lastChunk = "0\r\n\r\n"u8.ToArray();
+
+    /// <summary>Where a lingering close drops what the client still sends: shared, as nothing reads it.</summary>
+    private static readonly byte[] s_discard = new byte[4096];
 
     private readonly HttpServer _server;
     private readonly HttpServerOptions _o;
-    private readonly TcpStream _s;
+    private readonly HttpStream _s;
     private readonly HttpReader _r;
+    private RegionCore? _inflight; // the running handler's region, for ForceClose
+    private bool _forced;
 
-    internal HttpServerConnection(HttpServer server, TcpStream stream)
+    internal HttpServerConnection(HttpServer server, HttpStream stream)
     {
         _server = server;
         _o = server.Options;
         _s = stream;
-        _r = new HttpReader(stream, Math.Max(_o.MaxRequestLineLength, _o.MaxHeaderBytes) + 4096);
+        _r = new HttpReader(stream, Math.Max(_o.MaxRequestLineLength, _o.MaxHeaderBytes) + 4096) { BeforeWait = FlushPendingAsync };
+        _serverLine = _o.ServerName is { } name ? Encoding.Latin1.GetBytes("Server: " + name + "\r\n") : null;
+    }
+
+    /// <summary>Bytes of buffers this connection holds right now (reader, pending responses and socket; a diagnostic).</summary>
+    internal int HeldBufferBytes => _r.HeldBytes + (Volatile.Read(ref _out)?.Length ?? 0) + _s.HeldBufferBytes;
+
+    /// <summary>The connection ended: its buffers go back to the pool.</summary>
+    internal void ReleaseBuffers()
+    {
+        _r.Release(force: true);
+        ReturnOut();
     }
 
     private static TimeSpan Now(Cx cx) => cx.Task.Runtime.Now;
+
+    /// <summary>The runtime serving this connection (set when it starts).</summary>
+    internal RuntimeCore Runtime { get; private set; } = null!;
+
+    /// <summary>
+    /// ForceClosing: cancels the handler still running (cancel protocol, <paramref name="grace"/> to unwind); a
+    /// connection between requests is cancelled through its task by the drain already.
+    /// </summary>
+    internal void CancelInFlight(string message, TimeSpan grace)
+    {
+        Volatile.Write(ref _forced, true);
+        Volatile.Read(ref _inflight)?.RequestCancel(new CancelReason(CancelKind.Deadline, message, Runtime.Now), Budget.Timeout(grace));
+    }
+
+    /// <summary>Answers <paramref name="status"/> to a connection the server will not serve, and closes it.</summary>
+    internal Task<HttpConnectionEnd> RefuseAsync(Cx cx, int status, string message)
+    {
+        Runtime = cx.Task.Runtime;
+        return RejectAsync(cx, status, message, HttpConnectionEnd.Served);
+    }
 
     /// <summary>
     /// Takes the one-time cancel raise if it is pending, so that the awaits of the drain that follow (a 503, a
@@ -38,6 +76,7 @@ internal sealed class HttpServerConnection
 
     internal async Task<HttpConnectionEnd> RunAsync(Cx cx)
     {
+        Runtime = cx.Task.Runtime;
         while (true)
         {
             // Idle: wait for the first byte of the next request.
@@ -45,7 +84,8 @@ internal sealed class HttpServerConnection
             {
                 try
                 {
-                    if (!await _r.FillAsync(cx, Now(cx) + _o.IdleTimeout)) return HttpConnectionEnd.Served;
+                    // Holding no buffer while idle: a readiness wait, then a read into a freshly rented buffer.
+                    if (!await _r.FillIdleAsync(cx, Now(cx) + _o.IdleTimeout)) return HttpConnectionEnd.Served;
                 }
                 catch (TimeoutException)
                 {
@@ -53,7 +93,11 @@ internal sealed class HttpServerConnection
                 }
                 catch (OperationCanceledException)
                 {
-                    return HttpConnectionEnd.Drained;
+                    // The drain found the connection between requests. One whose next request has already arrived
+                    // is not idle: its client sent it before the server stopped reading, so it is served like one
+                    // in flight (with Connection: close) instead of being closed unanswered.
+                    if (!_r.HasUnreadData) return HttpConnectionEnd.Drained;
+                    Acknowledge(cx);
                 }
                 catch (IOException)
                 {
@@ -87,25 +131,45 @@ internal sealed class HttpServerConnection
                 return await RejectAsync(cx, 400, "unparseable request", HttpConnectionEnd.Served);
             }
 
+            // A request read in full is in flight: it runs even if the drain began meanwhile (the cancel is taken
+            // here, so the region below still opens; it then gets the drain's deadline as its own).
+            Acknowledge(cx);
+            HttpResponse? produced = null;
             HttpResponse resp;
             bool failed = false;
             try
             {
-                var outcome = await cx.RegionAsync("request", rcx => _server.Handler(rcx, req));
-                switch (outcome.Kind)
+                var outcome = await cx.RegionAsync("request", async rcx =>
                 {
-                    case OutcomeKind.Ok:
-                        resp = outcome.Value ?? HttpResponse.Error(500, "handler returned no response");
-                        failed = outcome.Value is null;
-                        break;
-                    case OutcomeKind.Cancelled:
-                        resp = HttpResponse.Error(503, "request cancelled");
-                        failed = true;
-                        break;
-                    default:
-                        resp = HttpResponse.Error(500, "handler failed");
-                        failed = true;
-                        break;
+                    Volatile.Write(ref _inflight, rcx.Task.Region);
+                    if (Volatile.Read(ref _forced)) rcx.Task.Region.RequestCancel(new CancelReason(CancelKind.Deadline, "server drain timeout", Now(rcx)), Budget.Timeout(_o.CancelGrace));
+                    var r = await _server.Handler(rcx, req);
+                    produced = r;
+                    return r;
+                }, _server.RequestRegion);
+                Volatile.Write(ref _inflight, null);
+                if (produced is not null)
+                {
+                    // The handler's committed effect: sent as it is, whatever cancel reached the region meanwhile.
+                    resp = produced;
+                }
+                else
+                {
+                    switch (outcome.Kind)
+                    {
+                        case OutcomeKind.Ok:
+                            resp = HttpResponse.Error(500, "handler returned no response");
+                            failed = true;
+                            break;
+                        case OutcomeKind.Cancelled:
+                            resp = HttpResponse.Error(503, "request cancelled");
+                            failed = true;
+                            break;
+                        default:
+                            resp = HttpResponse.Error(500, "handler failed");
+                            failed = true;
+                            break;
+                    }
                 }
             }
             catch (OperationCanceledException)
@@ -120,7 +184,8 @@ internal sealed class HttpServerConnection
             try
             {
                 // Masked: a cancel that lands while the response goes out must not tear it. The kernel bounds
-                // the mask by the cancel's cleanup budget, so a peer that stops reading cannot hold us forever.
+                // the mask by the cancel's cleanup budget, and every write by WriteTimeout, so a peer that stops
+                // reading cannot hold us (or the response's memory) for long.
                 using (cx.Mask())
                 {
                     await WriteResponseAsync(cx, req, resp, keepAlive);
@@ -134,7 +199,7 @@ internal sealed class HttpServerConnection
             {
                 return HttpConnectionEnd.Aborted; // a streamed body threw after the head went out: nothing to signal but a reset
             }
-            _server.OnResponseWritten();
+            _server.OnResponseWritten(resp.Status);
             if (!keepAlive)
             {
                 await LingerCloseAsync(cx);
@@ -148,6 +213,9 @@ internal sealed class HttpServerConnection
     private async ValueTask<HttpRequest> ReadRequestAsync(Cx cx)
     {
         var headDeadline = Now(cx) + _o.HeaderReadTimeout;
+        // A first byte that cannot begin a request line (a TLS ClientHello, binary noise) is refused at once,
+        // instead of waiting for a line ending that may never come.
+        if (_r.Buffered > 0 && !HttpSyntax.CanStartRequest(_r.Span[0])) throw new HttpProtocolException(400, "not an HTTP/1.1 request");
         string line;
         int skipped = 0;
         while (true)
@@ -183,6 +251,7 @@ internal sealed class HttpServerConnection
 
         int hosts = headers.CountOf("Host");
         if (http11 ? hosts != 1 : hosts > 1) throw new HttpProtocolException(400, "exactly one Host header is required");
+        if (hosts == 1 && !HttpSyntax.IsValidHost(headers["Host"]!)) throw new HttpProtocolException(400, "invalid Host header");
 
         // Framing: the smuggling defences live here.
         int teCount = headers.CountOf("Transfer-Encoding");
@@ -215,7 +284,11 @@ internal sealed class HttpServerConnection
             if (!string.Equals(expect.Trim(), "100-continue", StringComparison.OrdinalIgnoreCase) || headers.CountOf("Expect") > 1)
                 throw new HttpProtocolException(417, "unsupported expectation");
             // Only ask for the body when there is one and the client has not started sending it already.
-            if (http11 && (chunked || length > 0) && _r.Buffered == 0) await _s.WriteAsync(cx, s_continue);
+            if (http11 && (chunked || length > 0) && _r.Buffered == 0)
+            {
+                await WriteAsync(cx, s_continue);
+                _server.OnResponseWritten(100);
+            }
         }
 
         var req = new HttpRequest(method, target, version, headers, _s.RemoteEndPoint)
@@ -242,42 +315,164 @@ internal sealed class HttpServerConnection
     {
         bool bodyless = req.Method == "HEAD" || resp.Status is < 200 or 204 or 304;
         bool stream = resp.StreamBody is not null;
-        var sb = new StringBuilder(256);
-        sb.Append("HTTP/1.1 ").Append(resp.Status.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(HttpSyntax.ReasonPhrase(resp.Status)).Append("\r\n");
-        if (_o.ServerName is { } name) sb.Append("Server: ").Append(name).Append("\r\n");
-        if ((cx.Capabilities & Capabilities.Time) != 0) sb.Append("Date: ").Append(_server.DateHeader(cx.UtcNow)).Append("\r\n");
+        // The head is written as bytes straight into the connection's pooled output buffer: static spans and cached
+        // lines (status, Server, Date), no string built per response.
+        Append(StatusLine(resp.Status));
+        if (_serverLine is not null) Append(_serverLine);
+        if ((cx.Capabilities & Capabilities.Time) != 0) Append(DateLine(cx));
         foreach (var (k, v) in resp.Headers)
         {
             if (k.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || k.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
                 || k.Equals("Connection", StringComparison.OrdinalIgnoreCase)) continue;
-            sb.Append(k).Append(": ").Append(v).Append("\r\n");
+            AppendLatin1(k);
+            Append(": "u8);
+            AppendLatin1(v);
+            Append("\r\n"u8);
         }
-        if (stream && !bodyless) sb.Append("Transfer-Encoding: chunked\r\n");
-        else if (resp.Status is not (< 200 or 204 or 304)) sb.Append("Content-Length: ").Append(resp.Body.Length.ToString(CultureInfo.InvariantCulture)).Append("\r\n");
-        if (!keepAlive) sb.Append("Connection: close\r\n");
-        else if (req.Version == "HTTP/1.0") sb.Append("Connection: keep-alive\r\n");
-        sb.Append("\r\n");
-
-        var headText = sb.ToString();
-        int headLen = headText.Length; // Latin-1: one byte per char
-        int bodyLen = bodyless || stream ? 0 : resp.Body.Length;
-        if (bodyLen <= 64 * 1024)
+        if (stream && !bodyless) Append("Transfer-Encoding: chunked\r\n"u8);
+        else if (resp.Status is not (< 200 or 204 or 304))
         {
-            var buf = new byte[headLen + bodyLen];
-            Encoding.Latin1.GetBytes(headText, buf);
-            if (bodyLen > 0) resp.Body.Span.CopyTo(buf.AsSpan(headLen));
-            await _s.WriteAsync(cx, buf);
+            Append("Content-Length: "u8);
+            AppendInt(resp.Body.Length);
+            Append("\r\n"u8);
+        }
+        if (!keepAlive) Append("Connection: close\r\n"u8);
+        else if (req.Version == "HTTP/1.0") Append("Connection: keep-alive\r\n"u8);
+        Append("\r\n"u8);
+
+        int bodyLen = bodyless || stream ? 0 : resp.Body.Length;
+        if (bodyLen <= WriteSlice)
+        {
+            if (bodyLen > 0) Append(resp.Body.Span);
+            // Pipelining: while more of the client's bytes are already buffered, the response waits in the buffer and
+            // goes out with the next ones in one send; nothing waits on the network with a response held back (the
+            // reader flushes before any wait: BeforeWait). The cost: a held-back response also waits for the next
+            // pipelined request's handler (bounded by BatchLimit bytes, and only when the client pipelined).
+            if (keepAlive && !stream && _r.Buffered > 0 && _outLen < BatchLimit) return;
+            await FlushAsync(cx);
         }
         else
         {
-            await _s.WriteAsync(cx, Encoding.Latin1.GetBytes(headText));
-            await _s.WriteAsync(cx, resp.Body);
+            await FlushAsync(cx);
+            for (var rest = resp.Body; !rest.IsEmpty; rest = rest[Math.Min(WriteSlice, rest.Length)..])
+                await WriteAsync(cx, rest[..Math.Min(WriteSlice, rest.Length)]);
         }
         if (stream && !bodyless)
         {
-            await resp.StreamBody!(cx, new HttpBodyWriter(_s));
-            await _s.WriteAsync(cx, "0\r\n\r\n"u8.ToArray());
+            await resp.StreamBody!(cx, new HttpBodyWriter(_s, _o.WriteTimeout));
+            await WriteAsync(cx, s_lastChunk);
         }
+    }
+
+    /// <summary>Largest single write: each must be taken by the peer within <see cref="HttpServerOptions.WriteTimeout"/>.</summary>
+    private const int WriteSlice = 64 * 1024;
+
+    /// <summary>Most bytes of pipelined responses held back to go out together.</summary>
+    private const int BatchLimit = 32 * 1024;
+
+    private static readonly byte[]?[] s_statusLines = new byte[1000][];
+
+    private static byte[] StatusLine(int status) => s_statusLines[status] ??=
+        Encoding.Latin1.GetBytes("HTTP/1.1 " + status.ToString(CultureInfo.InvariantCulture) + " " + HttpSyntax.ReasonPhrase(status) + "\r\n");
+
+    private readonly byte[]? _serverLine;
+    private string? _dateText;
+    private byte[] _dateLine = [];
+
+    private byte[] DateLine(Cx cx)
+    {
+        var text = _server.DateHeader(cx.UtcNow); // the same string all second
+        if (!ReferenceEquals(text, _dateText))
+        {
+            _dateLine = Encoding.Latin1.GetBytes("Date: " + text + "\r\n");
+            _dateText = text;
+        }
+        return _dateLine;
+    }
+
+    // ---------------------------------------------------------------- output buffer
+
+    private byte[]? _out; // rented while responses are being written, returned once they went out
+    private int _outLen;
+
+    private Span<byte> Reserve(int n)
+    {
+        if (_out is null) Volatile.Write(ref _out, System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(n, 4096)));
+        else if (_out.Length - _outLen < n)
+        {
+            var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(_outLen + n, _out.Length * 2));
+            _out.AsSpan(0, _outLen).CopyTo(bigger);
+            System.Buffers.ArrayPool<byte>.Shared.Return(_out);
+            Volatile.Write(ref _out, bigger);
+        }
+        return _out!.AsSpan(_outLen, n);
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(Reserve(bytes.Length));
+        _outLen += bytes.Length;
+    }
+
+    private void AppendLatin1(string text)
+    {
+        _outLen += Encoding.Latin1.GetBytes(text, Reserve(text.Length)); // one byte per char
+    }
+
+    private void AppendInt(long value)
+    {
+        value.TryFormat(Reserve(20), out int n, default, CultureInfo.InvariantCulture);
+        _outLen += n;
+    }
+
+    private void ReturnOut()
+    {
+        var b = _out;
+        if (b is null) return;
+        Volatile.Write(ref _out, null);
+        _outLen = 0;
+        System.Buffers.ArrayPool<byte>.Shared.Return(b);
+    }
+
+    /// <summary>Sends what the output buffer holds (masked: a cancel does not tear it), then gives the buffer back.</summary>
+    private async ValueTask FlushAsync(Cx cx)
+    {
+        if (_outLen == 0)
+        {
+            ReturnOut();
+            return;
+        }
+        bool sent = false;
+        try
+        {
+            using (cx.Mask())
+            {
+                await _s.WriteAsync(cx, _out.AsMemory(0, _outLen), Budget.Timeout(_o.WriteTimeout));
+            }
+            sent = true;
+        }
+        finally
+        {
+            if (sent) ReturnOut();
+            else
+            {
+                // Failed: the connection is done with; the buffer is dropped rather than pooled, in case a write is still reading it.
+                Volatile.Write(ref _out, null);
+                _outLen = 0;
+            }
+        }
+    }
+
+    /// <summary>The reader's hook before it waits on the network: pipelined responses held back go out first.</summary>
+    private ValueTask FlushPendingAsync(Cx cx) => _outLen == 0 ? ValueTask.CompletedTask : FlushAsync(cx);
+
+    private ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data) =>
+        _outLen == 0 ? _s.WriteAsync(cx, data, Budget.Timeout(_o.WriteTimeout)) : FlushThenWriteAsync(cx, data);
+
+    private async ValueTask FlushThenWriteAsync(Cx cx, ReadOnlyMemory<byte> data)
+    {
+        await FlushAsync(cx);
+        await _s.WriteAsync(cx, data, Budget.Timeout(_o.WriteTimeout));
     }
 
     /// <summary>Answers <paramref name="status"/> with <c>Connection: close</c>, then closes without losing the answer.</summary>
@@ -294,6 +489,7 @@ internal sealed class HttpServerConnection
         {
             return HttpConnectionEnd.Aborted;
         }
+        _server.OnResponseWritten(status);
         await LingerCloseAsync(cx);
         return end;
     }
@@ -310,9 +506,9 @@ internal sealed class HttpServerConnection
             var deadline = Budget.AtDeadline(Now(cx) + _o.LingerTimeout);
             int total = _r.Buffered;
             _r.Consume(_r.Buffered);
-            var scratch = new byte[4096];
+            _r.Release(force: true);
             int n;
-            while (total < 256 * 1024 && (n = await _s.ReadAsync(cx, scratch, deadline)) > 0) total += n;
+            while (total < 256 * 1024 && (n = await _s.ReadAsync(cx, s_discard, deadline)) > 0) total += n;
         }
         catch (Exception)
         {

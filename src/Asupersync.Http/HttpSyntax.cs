@@ -31,6 +31,69 @@ internal static class HttpSyntax
         return true;
     }
 
+    /// <summary>
+    /// A valid <c>Host</c> field value (RFC 9112 §3.2, RFC 3986 §3.2.2): <c>uri-host [ ":" port ]</c> with
+    /// <c>uri-host = IP-literal / IPv4address / reg-name</c> and <c>port = *DIGIT</c>; empty is allowed (a target
+    /// without an authority). No userinfo, path, whitespace or list.
+    /// </summary>
+    internal static bool IsValidHost(string s)
+    {
+        if (s.Length == 0) return true;
+        int i;
+        if (s[0] == '[')
+        {
+            int close = s.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0) return false;
+            var literal = s.AsSpan(1, close - 1);
+            bool ok = literal.Length > 0 && (literal[0] is 'v' or 'V'
+                ? IsIpvFuture(literal)
+                : System.Net.IPAddress.TryParse(literal, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !literal.Contains('%'));
+            if (!ok) return false;
+            i = close + 1;
+        }
+        else
+        {
+            i = 0;
+            while (i < s.Length && s[i] != ':')
+            {
+                char c = s[i];
+                if (c == '%')
+                {
+                    if (i + 2 >= s.Length || !Uri.IsHexDigit(s[i + 1]) || !Uri.IsHexDigit(s[i + 2])) return false;
+                    i += 3;
+                    continue;
+                }
+                if (!IsUnreserved(c) && !IsSubDelim(c)) return false;
+                i++;
+            }
+            if (i == 0) return false; // ":80" has no host
+        }
+        if (i == s.Length) return true;
+        if (s[i] != ':') return false;
+        for (int j = i + 1; j < s.Length; j++) if (!char.IsAsciiDigit(s[j])) return false;
+        return true;
+    }
+
+    private static bool IsUnreserved(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~';
+
+    private static bool IsSubDelim(char c) => c is '!' or '$' or '&' or '\'' or '(' or ')' or '*' or '+' or ',' or ';' or '=';
+
+    /// <summary><c>"v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )</c>.</summary>
+    private static bool IsIpvFuture(ReadOnlySpan<char> s)
+    {
+        int i = 1;
+        while (i < s.Length && Uri.IsHexDigit(s[i])) i++;
+        if (i == 1 || i >= s.Length - 1 || s[i] != '.') return false;
+        for (i++; i < s.Length; i++) if (!IsUnreserved(s[i]) && !IsSubDelim(s[i]) && s[i] != ':') return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="b"/> can begin a request (after optional empty lines): a method is a token. Anything
+    /// else — a TLS ClientHello's 0x16, a NUL, a space — is not HTTP/1.x and is refused at once.
+    /// </summary>
+    internal static bool CanStartRequest(byte b) => b is (byte)'\r' or (byte)'\n' || IsTokenChar(b);
+
     internal static ReadOnlySpan<byte> TrimOws(ReadOnlySpan<byte> s)
     {
         int a = 0, b = s.Length;

@@ -26,19 +26,21 @@ internal interface ILabScheduler
 /// regions, obligations, timers, entropy, user variables). Two steps of different processes that touch a
 /// common object are <em>dependent</em>: exploration (DPOR, Foata fingerprints) is built on that relation.</para>
 /// </remarks>
-internal sealed class LabRun : IRuntimeObserver
+internal sealed class LabRun : IRuntimeObserver, IIoFaultSource
 {
     internal const long ClockProcess = -1;
 
     // Object categories of access keys (top byte).
-    private const int CatTask = 1, CatRegion = 2, CatObligation = 3, CatTimer = 4, CatEntropy = 5, CatIds = 6, CatUser = 7, CatOther = 8, CatClock = 9;
+    private const int CatTask = 1, CatRegion = 2, CatObligation = 3, CatTimer = 4, CatEntropy = 5, CatIds = 6, CatUser = 7, CatOther = 8, CatClock = 9, CatJoin = 10, CatUserCode = 11;
 
     private readonly LabOptions _options;
     private readonly ILabScheduler _scheduler;
     private readonly int _labThread;
     private readonly bool _record;
+    private readonly bool _undeclared;
     private SplitMix64 _entropy;
     private SplitMix64 _chaos;
+    private SplitMix64 _chaosIo;
     private TimeSpan _now;
 
     private readonly List<TaskCore> _ready = new();
@@ -76,16 +78,24 @@ internal sealed class LabRun : IRuntimeObserver
         _scheduler = scheduler;
         _labThread = Environment.CurrentManagedThreadId;
         _record = options.RecordEvents;
+        _undeclared = options.SharedState == SharedState.Undeclared;
         _events = new List<LabEvent>(_record ? 256 : 0);
         _entropy = SplitMix64.ForStream(seed, 0x656E74726F7079UL);
         _chaos = SplitMix64.ForStream(seed, 0x6368616F73UL);
+        _chaosIo = SplitMix64.ForStream(seed, 0x63686F73696FUL);
         _oracleContext = new LabOracleContext(seed, () => CurrentStep, Describe, (o, m, objs) => Fail(o, m, objs));
         var builtIn = LabOracles.CreateBuiltIn();
         _oracles = new LabOracle[builtIn.Length + options.Oracles.Count];
         builtIn.CopyTo(_oracles, 0);
         for (int i = 0; i < options.Oracles.Count; i++) _oracles[builtIn.Length + i] = options.Oracles[i]();
+        if (options.CheckRefinement)
+        {
+            Array.Resize(ref _oracles, _oracles.Length + 1);
+            _oracles[^1] = new RefinementOracle(new Asupersync.Model.ModelOptions { LeakFails = options.Runtime.LeakResponse == LeakResponse.Fail });
+        }
         Core = new RuntimeCore(new LabDriver(this), options.Runtime);
         Core.Observer = this;
+        Core.ChoicePoints = options.ChoicePoints;
     }
 
     internal ulong Seed { get; }
@@ -134,6 +144,8 @@ internal sealed class LabRun : IRuntimeObserver
 
     internal void Execute(Func<Cx, Task> body)
     {
+        // I/O chaos reaches the virtual network as a runtime service (installed before the program's network is).
+        if (_options.Chaos.HasIoFaults) Core.SetService<IIoFaultSource>(this);
         _options.ConfigureRuntime?.Invoke(new Runtime(Core));
         Core.StartRoot<Unit>(_options.ProgramName ?? "root", body, RegionOptions.Default, (region, main) =>
         {
@@ -191,6 +203,10 @@ internal sealed class LabRun : IRuntimeObserver
             // An exception escaping the program (typically a failed check inside it) fails the run like an oracle.
             Fail(LabOracles.Panicked, $"the root ended Panicked: {panicked.Exception!.GetType().Name}: {panicked.Exception.Message}", [_rootTaskId]);
         }
+        else if (_outcome is { IsErr: true } err && !_options.AcceptErr)
+        {
+            Fail(LabOracles.Err, $"the root ended Err: {err} (set LabOptions.AcceptErr if an error outcome is the expected result)", [_rootTaskId]);
+        }
         _oracleContext.RootClosed = _rootClosed;
         _oracleContext.Stopped = stopped;
         if (!Abandoned)
@@ -240,6 +256,10 @@ internal sealed class LabRun : IRuntimeObserver
             _ready.RemoveAt(idx);
             _stepTask = task;
             Touch(Key(CatTask, task.Id));
+            // A user task's step runs user code, which may touch any field; unless the program declares its shared
+            // state, that makes it dependent with every other such step (see SharedState).
+            // The step after a task's completion choice point runs only the kernel's completion (no user code).
+            if (_undeclared && !task.IsInternal && !task.NextStepOnlyCompletes) Touch(Key(CatUserCode, 0));
             if (_live.TryGetValue(task.Id, out var lt)) lt.Waiting = false;
             Emit(new LabEvent(step, LabEventKind.Step, task.Id, 0, 0, -1, 0, _now, task.Name));
             task.RunStep();
@@ -290,6 +310,27 @@ internal sealed class LabRun : IRuntimeObserver
         }
     }
 
+    bool IIoFaultSource.Inject(IoFault fault, TaskCore? task, string site)
+    {
+        var c = _options.Chaos;
+        double p = fault switch
+        {
+            IoFault.ConnectionReset => c.ResetProbability,
+            IoFault.ShortRead => c.ShortReadProbability,
+            IoFault.ShortWrite => c.ShortWriteProbability,
+            IoFault.AcceptFailure => c.AcceptFailureProbability,
+            IoFault.ConnectRefused => c.RefuseProbability,
+            IoFault.ConnectTimeout => c.ConnectTimeoutProbability,
+            IoFault.IoOpFailure => c.IoOpFailureProbability,
+            _ => 0,
+        };
+        if (p <= 0 || _chaosIo.NextDouble() >= p) return false;
+        Emit(new LabEvent(CurrentStep, LabEventKind.ChaosIoFault, task?.Id ?? 0, 0, 0, -1, (int)fault, _now, site));
+        return true;
+    }
+
+    int IIoFaultSource.Draw(int maxExclusive) => maxExclusive <= 1 ? 0 : _chaosIo.NextInt(maxExclusive);
+
     // ------------------------------------------------------------------ driver callbacks
 
     internal void OnSchedule(TaskCore task)
@@ -335,13 +376,22 @@ internal sealed class LabRun : IRuntimeObserver
 
     public void OnStep(TaskCore task, bool begin)
     {
+        LabProbes.Step?.Invoke(task, begin);
     }
 
     public void OnCancelRequested(TaskCore task, CancelReason reason)
     {
         if (Foreign($"a cancel of task '{task.Name}'")) return;
         Touch(Key(CatTask, task.Id));
-        Emit(new LabEvent(CurrentStep, LabEventKind.CancelRequested, task.Id, 0, reason.Tier, -1, (int)reason.Kind, _now, reason.Message));
+        // The cleanup budget after tightening travels with the event: the refinement oracle checks raises and overruns against it.
+        long cleanup = task.CleanupDeadlineIfCancelled is { } cd && cd != TimeSpan.MaxValue ? cd.Ticks : -1;
+        Emit(new LabEvent(CurrentStep, LabEventKind.CancelRequested, task.Id, task.HasCleanupPollLimit ? 1 : 0, reason.Tier, cleanup, (int)reason.Kind, _now, reason.Message));
+    }
+
+    public void OnCleanupBudget(TaskCore task, TimeSpan deadline, long? pollLimit)
+    {
+        if (Foreign($"a cleanup budget of task '{task.Name}'")) return;
+        Emit(new LabEvent(CurrentStep, LabEventKind.CleanupBudget, task.Id, 0, deadline == TimeSpan.MaxValue ? -1 : deadline.Ticks, pollLimit ?? -1, 0, _now, null));
     }
 
     public void OnCancelAcknowledged(TaskCore task, CancelReason reason)
@@ -363,6 +413,7 @@ internal sealed class LabRun : IRuntimeObserver
         if (Foreign($"completion of task '{task.Name}'")) return;
         _live.Remove(task.Id);
         Touch(Key(CatTask, task.Id));
+        Touch(Key(CatJoin, task.Id));
         Touch(Key(CatRegion, task.Region.Id));
         Emit(new LabEvent(CurrentStep, LabEventKind.Completed, task.Id, task.Region.Id, 0, -1, (int)outcome.Kind, _now, null));
     }
@@ -386,7 +437,7 @@ internal sealed class LabRun : IRuntimeObserver
         {
             Touch(what switch
             {
-                "join" => Key(CatTask, objectId),
+                "join" => Key(CatJoin, objectId),
                 "region" => Key(CatRegion, objectId),
                 _ => Key(CatOther, Fnv(what) ^ objectId),
             });
@@ -417,7 +468,8 @@ internal sealed class LabRun : IRuntimeObserver
         if (Foreign($"region '{region.Name}' becoming {state}")) return;
         Touch(Key(CatRegion, region.Id));
         if (state == RegionState.Closed && region.Parent is not null) Touch(Key(CatRegion, region.Parent.Id));
-        Emit(new LabEvent(CurrentStep, LabEventKind.RegionState, 0, region.Id, region.Parent?.Id ?? 0, -1, (int)state, _now, null));
+        long outcome = state == RegionState.Closed ? (long)region.FinalOutcome.Kind : -1;
+        Emit(new LabEvent(CurrentStep, LabEventKind.RegionState, 0, region.Id, region.Parent?.Id ?? 0, outcome, (int)state, _now, null));
     }
 
     public void OnFinalizer(RegionCore region, int index)
@@ -451,8 +503,16 @@ internal sealed class LabRun : IRuntimeObserver
             case "task":
                 Touch(Key(CatTask, objectId));
                 return;
+            case "task.join":
+                Touch(Key(CatJoin, objectId));
+                return;
             case "region":
                 Touch(Key(CatRegion, objectId));
+                return;
+            case "mask.enter":
+            case "mask.exit":
+                // A task's own state, changed in its own step (which already touched the task): no new access.
+                Emit(new LabEvent(CurrentStep, kind == "mask.enter" ? LabEventKind.MaskEntered : LabEventKind.MaskExited, objectId, 0, 0, -1, 0, _now, null));
                 return;
             case "region.finalizer":
                 Touch(Key(CatRegion, objectId));
@@ -592,6 +652,11 @@ internal sealed class LabRun : IRuntimeObserver
         }
         var cycle = FindJoinCycle();
         if (cycle is not null) sb.Append(". Wait cycle: ").Append(string.Join(" -> ", cycle.Select(Describe)));
+        // The production wait-for graph names the resources and their holders (mutexes, RwLocks, semaphores, joins; channels and barriers here).
+        // The run is stuck, so the world is closed: a channel's or barrier's anonymous other side is every other task.
+        var world = _live.Values.Select(t => t.Task).ToList();
+        var trapped = _live.Values.OrderBy(t => t.Task.Id).Where(t => t.Waiting).Select(t => WaitForGraph.DescribeTrapped(t.Task, world)).FirstOrDefault(d => d is not null);
+        if (trapped is not null) sb.Append(". Wait-for graph: ").Append(trapped);
         Fail("Deadlock", sb.ToString(), ids.ToArray());
 
         foreach (var t in _live.Values.OrderBy(t => t.Task.Id))

@@ -57,13 +57,16 @@ public sealed class LabRunResult
         return path;
     }
 
-    /// <summary>A one-line command that replays this run (from its trace file when saved).</summary>
+    /// <summary>
+    /// The run's replay handle: one line holding its seed and every scheduling decision, whatever strategy produced
+    /// it. <see cref="LabRuntime.ReplaySchedule"/> (or <see cref="LabTest"/> with <c>ASUPERSYNC_LAB_SCHEDULE</c>)
+    /// replays the run exactly from it.
+    /// </summary>
+    public string ReplayHandle => Lab.ReplayHandle.Format(Seed, Trace.Decisions);
+
+    /// <summary>A one-line command that replays this run exactly (from its replay handle; the trace file replays it too).</summary>
     public string ReplayCommand =>
-        TracePath is not null
-            ? $"ASUPERSYNC_LAB_REPLAY='{TracePath}' dotnet test --filter \"FullyQualifiedName~{Trace.ProgramName ?? "<test>"}\"   (or: LabRuntime.Replay(\"{TracePath}\", program))"
-            : Trace.Strategy == "random"
-                ? $"ASUPERSYNC_LAB_SEED={Seed} dotnet test --filter \"FullyQualifiedName~{Trace.ProgramName ?? "<test>"}\"   (or: LabRuntime.Run({Seed}UL, program))"
-                : "the schedule came from exploration, not from the seed alone: save the trace (result.SaveTrace()) and replay it with LabRuntime.Replay(path, program)";
+        $"ASUPERSYNC_LAB_SCHEDULE='{ReplayHandle}' dotnet test --filter \"FullyQualifiedName~{Trace.ProgramName ?? "<test>"}\"   (or: LabRuntime.ReplaySchedule(handle, program))";
 
     /// <summary>A report: seed, outcome, every failure with its objects, the trace path and the replay command.</summary>
     /// <returns>The text.</returns>
@@ -81,7 +84,7 @@ public sealed class LabRunResult
                 sb.Append(" [").Append(string.Join(", ", f.Objects.Select(o => Trace.NameOf(o) is { } n ? $"{o} '{n}'" : o.ToString(System.Globalization.CultureInfo.InvariantCulture)))).Append(']');
             sb.AppendLine();
         }
-        if (TracePath is not null) sb.Append("  trace: ").AppendLine(TracePath);
+        if (TracePath is not null) sb.Append("  trace: ").Append(TracePath).Append("   (replays with ASUPERSYNC_LAB_REPLAY='").Append(TracePath).AppendLine("')");
         sb.Append("  replay: ").Append(ReplayCommand);
         return sb.ToString();
     }

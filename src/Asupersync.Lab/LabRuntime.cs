@@ -101,6 +101,30 @@ public static class LabRuntime
         return Finish(run, trace.Seed, "replay");
     }
 
+    /// <summary>
+    /// Replays a run from its replay handle (<see cref="LabRunResult.ReplayHandle"/>: the seed and every decision),
+    /// whatever strategy found it. A handle whose decisions the program does not follow reports a
+    /// <see cref="LabOracles.Determinism"/> failure naming the first step that differs.
+    /// </summary>
+    /// <param name="handle">The handle, <c>lab2:&lt;seed&gt;:&lt;decisions&gt;</c>.</param>
+    /// <param name="program">The same program that produced it.</param>
+    /// <param name="options">The same settings it ran with (chaos, oracles, step bound).</param>
+    /// <returns>The replayed run, recorded in full.</returns>
+    /// <exception cref="FormatException">The text is not a replay handle.</exception>
+    public static LabRunResult ReplaySchedule(string handle, Func<Cx, Task> program, LabOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        var (seed, decisions) = ReplayHandle.Parse(handle);
+        var o = (options ?? LabOptions.Default) with { RecordEvents = true };
+        var scheduler = new ReplayScheduler(decisions);
+        var run = new LabRun(seed, o, scheduler);
+        run.Execute(program);
+        if (scheduler.Divergence is not null) run.Fail(LabOracles.Determinism, scheduler.Divergence, []);
+        else if (run.Decisions.Count != decisions.Length)
+            run.Fail(LabOracles.Determinism, $"replay diverged: the handle has {decisions.Length} steps, the replay took {run.Decisions.Count}", []);
+        return Finish(run, seed, "replay");
+    }
+
     /// <summary>Loads a trace file (checking its integrity hash) and replays it.</summary>
     /// <param name="tracePath">A file written by <see cref="LabTrace.Save"/>.</param>
     /// <param name="program">The same program that produced it.</param>

@@ -33,13 +33,16 @@ public sealed class LabFailureException : Exception
 /// public void Transfer_IsAtomic_AllInterleavings() =&gt; LabTest.Explore(async cx =&gt; { ... });
 /// </code>
 /// </example>
-public static class LabTest
+public static partial class LabTest
 {
     /// <summary>Environment variable naming a trace file to replay instead of sweeping seeds.</summary>
     public const string ReplayVariable = "ASUPERSYNC_LAB_REPLAY";
 
     /// <summary>Environment variable naming the one seed to run instead of sweeping seeds.</summary>
     public const string SeedVariable = "ASUPERSYNC_LAB_SEED";
+
+    /// <summary>Environment variable holding a replay handle (<see cref="LabRunResult.ReplayHandle"/>) to run instead of sweeping or exploring.</summary>
+    public const string ScheduleVariable = "ASUPERSYNC_LAB_SCHEDULE";
 
     /// <summary>Runs <paramref name="program"/> under <paramref name="count"/> seeds; throws on the first failing one.</summary>
     /// <param name="count">How many seeds.</param>
@@ -54,6 +57,7 @@ public static class LabTest
         ArgumentNullException.ThrowIfNull(program);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         var o = (options ?? LabOptions.Default) with { ProgramName = options?.ProgramName ?? testName };
+        if (ReplayScheduleFromEnvironment(program, o) is { } scheduled) return scheduled;
         if (Environment.GetEnvironmentVariable(ReplayVariable) is { Length: > 0 } path && Matches(path, o.ProgramName))
         {
             var replay = LabRuntime.Replay(path, program, o);
@@ -90,6 +94,8 @@ public static class LabTest
         ArgumentNullException.ThrowIfNull(program);
         options ??= new ExploreOptions();
         var lab = options.Lab with { ProgramName = options.Lab.ProgramName ?? testName };
+        if (ReplayScheduleFromEnvironment(program, lab) is not null)
+            return new ExploreResult(options.Strategy, 1, 0, new HashSet<ulong>(), 0, false, "replayed " + ScheduleVariable, [], TimeSpan.Zero);
         if (Environment.GetEnvironmentVariable(ReplayVariable) is { Length: > 0 } path && Matches(path, lab.ProgramName))
         {
             var replay = LabRuntime.Replay(path, program, lab);
@@ -100,6 +106,14 @@ public static class LabTest
         var result = LabRuntime.Explore(program, options with { Lab = lab });
         if (result.FirstFailure is { } f) Throw(f, program, lab, $"exploration ({result.Strategy}) found a failing schedule after {result.Schedules} schedules");
         return result;
+    }
+
+    private static LabRunResult? ReplayScheduleFromEnvironment(Func<Cx, Task> program, LabOptions options)
+    {
+        if (Environment.GetEnvironmentVariable(ScheduleVariable) is not { Length: > 0 } handle) return null;
+        var replay = LabRuntime.ReplaySchedule(handle, program, options);
+        if (!replay.Passed) throw new LabFailureException("Replayed schedule failed:" + Environment.NewLine + replay.Describe(), replay);
+        return replay;
     }
 
     private static bool Matches(string tracePath, string? programName)

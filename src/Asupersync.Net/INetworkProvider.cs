@@ -46,8 +46,24 @@ internal interface IStreamTransport
     /// </summary>
     ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, TimeSpan? deadline);
 
+    /// <summary>
+    /// Waits until a read would not wait (a byte, end of stream or an error is there), holding no buffer and
+    /// consuming nothing; cancel-safe and timeout-safe as <see cref="ReadAsync"/>. The default returns at once
+    /// (the next read then does the waiting), which is correct, only not frugal.
+    /// </summary>
+    ValueTask WaitReadableAsync(Cx cx, TimeSpan? deadline) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// True when bytes from the peer have arrived and not been read (a read now returns data without waiting). A
+    /// snapshot that consumes nothing; false when unknown.
+    /// </summary>
+    bool HasUnreadData => false;
+
+    /// <summary>Bytes of buffers this transport holds right now (a diagnostic).</summary>
+    int HeldBufferBytes => 0;
+
     /// <summary>Writes all of <paramref name="data"/>. An interrupted write may have sent (or queued) a prefix.</summary>
-    ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data);
+    ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data, TimeSpan? deadline);
 
     /// <summary>Half-closes the sending side after earlier writes.</summary>
     ValueTask ShutdownSendAsync(Cx cx);

@@ -82,6 +82,28 @@ public sealed class TcpStream : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// Waits until a read would not wait — a byte, end of stream or an error is there — holding no buffer and
+    /// consuming nothing: how a server waits on an idle connection without keeping memory for it. Bounded by
+    /// <paramref name="budget"/> like <see cref="ReadAsync(Cx, Memory{byte}, Budget)"/> (<see cref="TimeoutException"/>).
+    /// A checkpoint; counts as the one outstanding read. Needs what that overload needs.
+    /// </summary>
+    /// <remarks><b>Cancel-safety:</b> cancel-safe and timeout-safe: it consumes nothing.</remarks>
+    internal ValueTask WaitReadableAsync(Cx cx, Budget budget)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        cx.Require(budget.Deadline is null && budget.RelativeTimeout is null ? Capabilities.IO : Capabilities.IO | Capabilities.Time);
+        cx.Checkpoint();
+        if (IsClosed) throw NetErrors.ClosedLocally();
+        return _transport.WaitReadableAsync(cx, WaitBudget.DeadlineOf(cx, budget));
+    }
+
+    /// <summary>Bytes of buffers the stream holds right now (a diagnostic: zero while idle on real sockets).</summary>
+    internal int HeldBufferBytes => _transport.HeldBufferBytes;
+
+    /// <summary>True when bytes from the peer have arrived and not been read yet (a snapshot; consumes nothing).</summary>
+    internal bool HasUnreadData => !IsClosed && _transport.HasUnreadData;
+
+    /// <summary>
     /// Writes all of <paramref name="data"/> (returns when the bytes were handed to the network). A checkpoint;
     /// needs <see cref="Capabilities.IO"/>.
     /// </summary>
@@ -103,7 +125,31 @@ public sealed class TcpStream : IAsyncDisposable, IDisposable
         cx.Checkpoint();
         if (IsClosed) throw NetErrors.ClosedLocally();
         if (data.IsEmpty) return ValueTask.CompletedTask;
-        return _transport.WriteAsync(cx, data);
+        return _transport.WriteAsync(cx, data, null);
+    }
+
+    /// <summary>
+    /// Writes like <see cref="WriteAsync(Cx, ReadOnlyMemory{byte})"/>, bounded by <paramref name="budget"/>: when its
+    /// deadline (or timeout, measured from now) passes before every byte was handed over — the peer stopped
+    /// reading — the write ends with <see cref="TimeoutException"/>. The task is not cancelled. Needs
+    /// <see cref="Capabilities.IO"/>, and <see cref="Capabilities.Time"/> when the budget has a deadline or timeout.
+    /// </summary>
+    /// <remarks><b>Cancel-safety:</b> as <see cref="WriteAsync(Cx, ReadOnlyMemory{byte})"/>: after a cancel or a
+    /// timeout an unknown prefix went out, and the chunk in flight stays pending; a protocol then aborts the stream.</remarks>
+    /// <param name="cx">The writing task's context.</param>
+    /// <param name="data">The bytes.</param>
+    /// <param name="budget">The deadline or timeout of this write; unlimited means none.</param>
+    /// <returns>A task completing when all bytes were handed over.</returns>
+    /// <exception cref="TimeoutException">The budget ran out first.</exception>
+    /// <exception cref="IOException">The connection was reset, or closed locally.</exception>
+    public ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data, Budget budget)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        cx.Require(budget.Deadline is null && budget.RelativeTimeout is null ? Capabilities.IO : Capabilities.IO | Capabilities.Time);
+        cx.Checkpoint();
+        if (IsClosed) throw NetErrors.ClosedLocally();
+        if (data.IsEmpty) return ValueTask.CompletedTask;
+        return _transport.WriteAsync(cx, data, WaitBudget.DeadlineOf(cx, budget));
     }
 
     /// <summary>

@@ -26,6 +26,7 @@ namespace Asupersync;
 /// <para>Do not use <c>ConfigureAwait(false)</c> inside a task body: it leaves the runtime's driver — the rest of
 /// the body no longer runs as its task — and every Cx effect after it refuses.</para>
 /// </remarks>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public sealed class Cx
 {
     internal readonly TaskCore Task;
@@ -224,14 +225,41 @@ public sealed class Cx
     /// <param name="body">The region body.</param>
     /// <param name="options">Policy, budget and limits.</param>
     /// <returns>The region's outcome.</returns>
-    public async Task<Outcome<Unit>> RegionAsync(string name, Func<Cx, Task> body, RegionOptions? options = null)
+    public Task<Outcome<Unit>> RegionAsync(string name, Func<Cx, Task> body, RegionOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(body);
-        var (region, main) = OpenRegion<Unit>(name, body, options);
-        await WaitClosedAsync(region);
-        return region.OutcomeFor(main);
+        RegionCore region;
+        TaskCore<Unit> main;
+        try
+        {
+            ArgumentNullException.ThrowIfNull(name);
+            ArgumentNullException.ThrowIfNull(body);
+            (region, main) = OpenRegion<Unit>(name, body, options);
+        }
+        catch (Exception ex)
+        {
+            return Rethrow(ex); // as an async method would: in the returned task (Canceled for a cancel)
+        }
+        if (!region.IsClosed) return WaitAsync(this, region, main);
+        // Closed already (the body completed synchronously, inline): no state machine, and an Ok is a shared task.
+        var o = region.OutcomeFor(main);
+        return o.IsOk ? s_okRegion : System.Threading.Tasks.Task.FromResult(o);
+
+        static async Task<Outcome<Unit>> WaitAsync(Cx cx, RegionCore region, TaskCore<Unit> main)
+        {
+            await cx.WaitClosedAsync(region);
+            return region.OutcomeFor(main);
+        }
     }
+
+    private static readonly Task<Outcome<Unit>> s_okRegion = System.Threading.Tasks.Task.FromResult(Outcome.Ok());
+
+#pragma warning disable CS1998 // an async method without await: it rethrows into its task, as the async method it replaces did
+    private static async Task<Outcome<Unit>> Rethrow(Exception ex)
+    {
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex);
+        return default;
+    }
+#pragma warning restore CS1998
 
     private (RegionCore, TaskCore<T>) OpenRegion<T>(string name, object body, RegionOptions? options)
     {
@@ -240,7 +268,9 @@ public sealed class Cx
         var region = Region.OpenChild(name, Task, options ?? RegionOptions.Default);
         try
         {
-            var main = region.Spawn<T>(name, body, default, Capabilities, isMain: true, authority: Authority);
+            // The caller is about to wait for the region, so the body's first step runs inline where the driver
+            // allows it (TaskCore.Start): a body that completes synchronously closes the region before this returns.
+            var main = region.Spawn<T>(name, body, default, Capabilities, isMain: true, authority: Authority, inline: true);
             return (region, main);
         }
         catch
@@ -252,9 +282,10 @@ public sealed class Cx
 
     private ValueTask<Unit> WaitClosedAsync(RegionCore region)
     {
+        if (region.IsClosed) return default;
         var op = new RegionCloseOp(Task);
         Task.Runtime.Observer?.OnWait(Task, "region", region.Id);
-        region.WhenClosed(() => op.TrySetResult(default));
+        region.WhenClosed(op);
         return op.AsValueTask();
     }
 
@@ -394,6 +425,13 @@ public sealed class Cx
     {
         Task.EnsureOwnStep();
         return Region.Reserve(Task, kind, description, onResolve);
+    }
+
+    /// <summary>Like the delegate form, with the primitive's own object as the hook (no delegate per reservation).</summary>
+    internal Obligation Reserve(ObligationKind kind, string description, IObligationHook hook)
+    {
+        Task.EnsureOwnStep();
+        return Region.Reserve(Task, kind, description, hook);
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ public sealed class Runtime : IAsyncDisposable, IDisposable
         Options = options;
         Core = new RuntimeCore(new ThreeLaneScheduler(options), options);
         Core.Driver.Start();
+        global::Asupersync.Diagnostics.KernelMetrics.Register(Core);
     }
 
     internal Runtime(RuntimeCore core)
@@ -40,6 +41,12 @@ public sealed class Runtime : IAsyncDisposable, IDisposable
     /// <param name="options">Settings; null for the defaults.</param>
     /// <returns>The runtime.</returns>
     public static Runtime Create(RuntimeOptions? options = null) => new(options ?? new RuntimeOptions());
+
+    /// <summary>
+    /// The runtime's Lyapunov potential now: live tasks, Σ age of open obligations, draining regions and deadline
+    /// pressure, weighted by <see cref="RuntimeOptions.PotentialWeights"/>. Maintained incrementally; reading it is O(1).
+    /// </summary>
+    public Potential Potential => Core.ReadPotential();
 
     /// <summary>The settings.</summary>
     public RuntimeOptions Options { get; }
@@ -90,9 +97,9 @@ public sealed class Runtime : IAsyncDisposable, IDisposable
     private Task<Outcome<T>> Start<T>(object body, string name, RegionOptions? options)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var tcs = new TaskCompletionSource<Outcome<T>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Core.StartRoot<T>(name, body, options ?? RegionOptions.Default, (region, main) => tcs.TrySetResult(region.OutcomeFor(main)));
-        return tcs.Task;
+        var waiter = new RootWaiter<T>();
+        Core.StartRoot<T>(name, body, options ?? RegionOptions.Default, waiter);
+        return waiter.Task;
     }
 
     /// <summary>
@@ -104,7 +111,9 @@ public sealed class Runtime : IAsyncDisposable, IDisposable
     /// <summary>
     /// The program entry point: runs <paramref name="body"/> as the root of a new runtime, turns SIGINT and
     /// SIGTERM into the shutdown signal, blocks until the root region closed and returns the process exit code
-    /// (<see cref="ExitCodeOf{T}"/>).
+    /// (<see cref="ExitCodeOf{T}"/>). The first signal is the shutdown request; signals within one second of it are
+    /// the same request (some tools deliver one Ctrl+C twice); a signal after that forces the stop: every root region
+    /// is cancelled with <see cref="CancelKind.Shutdown"/>.
     /// </summary>
     /// <param name="args">Command-line arguments; <c>--asupersync-workers=N</c> sets the worker count.</param>
     /// <param name="body">The root body.</param>
@@ -142,8 +151,9 @@ public sealed class Runtime : IAsyncDisposable, IDisposable
         }
         using var rt = Create(options);
         if (options.PrintDiagnostics) rt.Diagnostics.Reported += e => Console.Error.WriteLine("asupersync: " + e);
-        using var sigint = Register(PosixSignal.SIGINT, rt);
-        using var sigterm = Register(PosixSignal.SIGTERM, rt);
+        var window = new SignalWindow();
+        using var sigint = Register(PosixSignal.SIGINT, rt, window);
+        using var sigterm = Register(PosixSignal.SIGTERM, rt, window);
         var outcome = rt.Start<TRoot>(body, "main", null).GetAwaiter().GetResult();
         var flat = flatten(outcome);
         int code = flat switch
@@ -164,13 +174,34 @@ public sealed class Runtime : IAsyncDisposable, IDisposable
         return ExitCode(kind, reason);
     }
 
-    private static PosixSignalRegistration? Register(PosixSignal signal, Runtime rt)
+    /// <summary>
+    /// Signals within <see cref="Window"/> of the first one are the same request: <c>timeout -s INT</c>, a terminal
+    /// and a process manager may deliver one Ctrl+C two or three times within microseconds. Measured on the
+    /// process's monotonic clock (a signal is an outside event, not runtime time), by the signal handler itself.
+    /// </summary>
+    internal sealed class SignalWindow
+    {
+        internal static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
+        private long _first = -1;
+
+        /// <summary>True for a signal that repeats the first within the window (ignore it).</summary>
+        internal bool IsDuplicate(long nowTicks)
+        {
+            long first = Interlocked.CompareExchange(ref _first, nowTicks, -1);
+            return first != -1 && System.Diagnostics.Stopwatch.GetElapsedTime(first, nowTicks) < Window;
+        }
+    }
+
+    private static PosixSignalRegistration? Register(PosixSignal signal, Runtime rt, SignalWindow window)
     {
         try
         {
             return PosixSignalRegistration.Create(signal, ctx =>
             {
                 ctx.Cancel = true; // the runtime shuts down cooperatively instead of the process dying
+#pragma warning disable RS0030 // an OS signal handler outside any task: de-duplicates one signal delivered twice by wall time
+                if (window.IsDuplicate(System.Diagnostics.Stopwatch.GetTimestamp())) return; // the same request, delivered twice
+#pragma warning restore RS0030
                 rt.Core.SignalShutdown(signal.ToString());
             });
         }
@@ -215,6 +246,7 @@ public sealed class Runtime : IAsyncDisposable, IDisposable
             await System.Threading.Tasks.Task.WhenAll(closed).ConfigureAwait(false);
         }
         Core.Driver.Stop();
+        global::Asupersync.Diagnostics.KernelMetrics.Unregister(Core);
     }
 
     /// <summary>Blocking form of <see cref="DisposeAsync"/>.</summary>

@@ -6,11 +6,13 @@ public sealed record RuntimeOptions
     /// <summary>Number of worker threads (default: the processor count).</summary>
     public int? WorkerCount { get; init; }
 
+#pragma warning disable RS0030 // the production driver's clock: the one place the system clock enters the runtime (banned elsewhere)
     /// <summary>
     /// The clock the production runtime reads and arms its timer pump with (default <see cref="TimeProvider.System"/>).
     /// Runtime time is the time elapsed on this provider since the runtime started.
     /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+#pragma warning restore RS0030
 
     /// <summary>What happens when a task ends Ok or Err still holding a Reserved obligation. Default <see cref="Asupersync.LeakResponse.Fail"/>.</summary>
     public LeakResponse LeakResponse { get; init; } = LeakResponse.Fail;
@@ -29,6 +31,32 @@ public sealed record RuntimeOptions
 
     /// <summary>Whether <see cref="Runtime.Main(string[], Func{Cx, Task}, RuntimeOptions?)"/> writes diagnostics to standard error (default true).</summary>
     public bool PrintDiagnostics { get; init; } = true;
+
+    /// <summary>
+    /// Whether the runtime keeps the wait-for graph and reports a trapped wait cycle as a
+    /// <see cref="DiagnosticKind.Deadlock"/> diagnostic the moment its last member parks (default true). The check runs only
+    /// on the slow path of a wait (a task parking), never on an uncontended acquire.
+    /// </summary>
+    public bool DetectDeadlocks { get; init; } = true;
+
+    /// <summary>
+    /// Whether a proven deadlock is broken by cancelling one member of the cycle (the youngest task) with
+    /// <see cref="CancelKind.Deadlock"/> (default false: report only).
+    /// </summary>
+    public bool BreakDeadlocks { get; init; }
+
+    /// <summary>
+    /// Whether the runtime maintains its potential (<see cref="Runtime.Potential"/>, the <c>asupersync.potential</c>
+    /// gauge) — a few interlocked adds per spawn, completion, reserve, resolve and drain transition (default true).
+    /// When false, every reading is zero.
+    /// </summary>
+    public bool TrackPotential { get; init; } = true;
+
+    /// <summary>The weights of the runtime's potential (<see cref="Runtime.Potential"/>); null means <see cref="Asupersync.PotentialWeights.Default"/>.</summary>
+    public PotentialWeights? PotentialWeights { get; init; }
+
+    /// <summary>Test-only: a planted kernel bug (see <see cref="Kernel.KernelFault"/>); always None outside the mutation tests.</summary>
+    internal Kernel.KernelFault Fault { get; init; }
 
     internal TimeSpan CleanupAllowanceFor(CancelKind kind) =>
         CleanupAllowances is not null && CleanupAllowances.TryGetValue(kind, out var t) ? t : CancelReason.DefaultCleanupAllowance(kind);

@@ -7,6 +7,7 @@ namespace Asupersync;
 /// Losing the handle never orphans the task — its region still owns it and waits for it.
 /// </summary>
 /// <typeparam name="T">The task's result.</typeparam>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public sealed class TaskHandle<T>
 {
     internal readonly TaskCore<T> Core;
@@ -50,6 +51,7 @@ public sealed class TaskHandle<T>
     public ValueTask<Outcome<T>> JoinAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) return ChoicePoint.BeforeAsync(cx.Task, (Core, cx.Task), static s => s.Item1.JoinAsync(s.Item2));
         return Core.JoinAsync(cx.Task);
     }
 
@@ -85,7 +87,7 @@ public sealed class TaskHandle<T>
     public ValueTask<T> ValueAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
-        var join = Core.JoinAsync(cx.Task);
+        var join = JoinAsync(cx);
         if (join.IsCompletedSuccessfully) return new ValueTask<T>(join.Result.GetValueOrThrow());
         return Slow(join);
 

@@ -324,7 +324,7 @@ public class LabExplorationTests
             await a.JoinAsync(cx);
             await b.JoinAsync(cx);
             winners.Add(winner!);
-        }, new ExploreOptions { MaxSchedules = 200, StopOnFirstFailure = false });
+        }, new ExploreOptions { Strategy = ExploreStrategy.Dpor, MaxSchedules = 2_000, StopOnFirstFailure = false });
         Assert.Equal(new[] { "a", "b" }, winners.Order());
         Assert.True(result.Exhausted, result.StopReason);
     }

@@ -8,7 +8,7 @@ namespace Asupersync.Http.Tests;
 /// <summary>Runs the built examples/Server as a process, drives it with HttpClient and curl, stops it with SIGINT.</summary>
 public class ExampleServerEndToEndTests
 {
-    private static string FindServerDll()
+    internal static string FindServerDll()
     {
         // tests/Asupersync.Http.Tests/bin/<Configuration>/<tfm>/ → examples/Server/bin/<Configuration>/<tfm>/Server.dll
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -27,7 +27,7 @@ public class ExampleServerEndToEndTests
             .Select(d => Path.Combine(d, exe)).FirstOrDefault(File.Exists);
 
     /// <summary>SIGINT is ignored by children of a shell that started us in the background; then only SIGTERM reaches the server.</summary>
-    private static bool SigintIgnoredHere()
+    internal static bool SigintIgnoredHere()
     {
         try
         {
@@ -116,11 +116,79 @@ public class ExampleServerEndToEndTests
             string output;
             lock (stdout) output = stdout.ToString();
             Assert.True(proc.ExitCode == 0, $"exit code {proc.ExitCode}\nstdout:\n{output}\nstderr:\n{stderr}");
-            var summary = Regex.Match(output, @"stopped: (\d+) requests; connections (\d+) served, (\d+) drained, (\d+) cancelled");
+            var summary = Regex.Match(output, @"stopped: (\d+) responses \([^)]*\); connections (\d+) served, (\d+) drained, (\d+) cancelled");
             Assert.True(summary.Success, output);
             Assert.True(int.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 4, output);
             Assert.True(int.Parse(summary.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) >= 1, "the idle keep-alive connection should count as drained: " + output);
             Assert.Equal("0", summary.Groups[4].Value);
+        }
+        finally
+        {
+            if (!proc.HasExited) proc.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task ExampleServer_Tls_SelfSigned_ServesHttps_AndDrainsHandshakesOnSigint()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // signals via /bin/kill
+        var dll = FindServerDll();
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add("127.0.0.1:0");
+        psi.ArgumentList.Add("--tls");
+        using var proc = Process.Start(psi)!;
+        var stdout = new StringBuilder();
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        proc.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stdout) stdout.AppendLine(e.Data);
+            var m = Regex.Match(e.Data, @"listening on (https://[0-9.]+:[0-9]+/)");
+            if (m.Success) listening.TrySetResult(m.Groups[1].Value);
+        };
+        var stderr = new StringBuilder();
+        proc.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        proc.BeginOutputReadLine();
+        proc.BeginErrorReadLine();
+        try
+        {
+            var baseUrl = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var uri = new Uri(baseUrl);
+            if (OnPath("curl") is { } curl)
+            {
+                var get = await RunCurl(curl, "-sS", "--insecure", "-m", "10", baseUrl);
+                Assert.True(get.Code == 0, get.Stderr);
+                Assert.Equal("hello from asupersync\n", get.Stdout);
+            }
+
+            // A client that connected and never began its handshake, then an idle HTTPS keep-alive connection.
+            using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await silent.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, uri.Port)).WaitAsync(TimeSpan.FromSeconds(10));
+            using var idle = new HttpClient(new SocketsHttpHandler
+            {
+                SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+            })
+            { Timeout = TimeSpan.FromSeconds(10) };
+            Assert.Equal("hello from asupersync\n", await idle.GetStringAsync(baseUrl));
+            var echo = await idle.PostAsync(baseUrl + "echo", new StringContent("ping over https"));
+            Assert.Equal("ping over https", await echo.Content.ReadAsStringAsync());
+
+            var signal = SigintIgnoredHere() ? "-TERM" : "-INT";
+            using (var kill = Process.Start("/bin/kill", [signal, proc.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+                Assert.Equal(0, kill.ExitCode);
+            }
+            await proc.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20)); // well before the 10 s handshake budget would matter
+            proc.WaitForExit(); // flush redirected output
+            string output;
+            lock (stdout) output = stdout.ToString();
+            Assert.True(proc.ExitCode == 0, $"exit code {proc.ExitCode}\nstdout:\n{output}\nstderr:\n{stderr}");
+            var summary = Regex.Match(output, @"stopped: (\d+) responses \([^)]*\); connections (\d+) served, (\d+) drained, (\d+) cancelled");
+            Assert.True(summary.Success, output);
+            Assert.True(int.Parse(summary.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) >= 2, "the handshaking and the idle connections should count as drained: " + output);
         }
         finally
         {

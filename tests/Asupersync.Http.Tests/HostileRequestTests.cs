@@ -59,6 +59,17 @@ public class HostileRequestTests
         Add("space in name", "GET / HTTP/1.1\r\n" + H + "Bad Header: z\r\n\r\n", 400);
         Add("missing host", "GET / HTTP/1.1\r\n\r\n", 400);
         Add("two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+        // --- Host must be uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2)
+        Add("host bad port", "GET / HTTP/1.1\r\nHost: localhost:8o\r\n\r\n", 400);
+        Add("host list", "GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", 400);
+        Add("host path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400);
+        Add("host space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
+        Add("host userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400);
+        Add("host no name", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400);
+        Add("host bad ipv6", "GET / HTTP/1.1\r\nHost: [::g]:80\r\n\r\n", 400);
+        Add("host unclosed ipv6", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400);
+        Add("host bad pct", "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400);
+        Add("host two colons", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400);
         // --- request line
         Add("double space", "GET  / HTTP/1.1\r\n" + H + "\r\n", 400);
         Add("trailing space", "GET / HTTP/1.1 \r\n" + H + "\r\n", 400);
@@ -114,6 +125,39 @@ public class HostileRequestTests
         Assert.Equal(200, ok.Status);
         Assert.False(f.Root.IsCompleted);
         Assert.DoesNotContain(f.Runtime.Diagnostics.Recent, e => e.Kind == DiagnosticKind.UnhandledStepException);
+    }
+
+    [Theory]
+    [InlineData("localhost:8080")]
+    [InlineData("example.com")]
+    [InlineData("127.0.0.1")]
+    [InlineData("[::1]:80")]
+    [InlineData("[v1.fe80::a+en1]")]
+    [InlineData("a-b.c_d~e:")]
+    [InlineData("%41bc")]
+    [InlineData("")]
+    public async Task ValidHost_IsServed(string host)
+    {
+        await using var f = await ServerFixture.StartAsync(Tight);
+        var r = await SendAsync(f.EndPoint, Ascii($"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
+        Assert.True(r.Status == 200, $"Host '{host}': {r.Text}");
+    }
+
+    /// <summary>
+    /// A TLS ClientHello (or any byte that cannot begin a request line) is refused with 400 at once: with a header
+    /// budget of ten minutes, the old server sat silent for all of it.
+    /// </summary>
+    [Fact]
+    public async Task NonHttpFirstByte_IsRefusedAtOnce()
+    {
+        await using var f = await ServerFixture.StartAsync(Tight with { HeaderReadTimeout = TimeSpan.FromMinutes(10) });
+        var hello = new byte[] { 0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03 };
+        var r = await SendAsync(f.EndPoint, hello, TimeSpan.FromSeconds(30));
+        Assert.Equal(400, r.Status);
+        Assert.True(r.Closed);
+        // a request can still start with empty lines, and with any token character
+        var ok = await SendAsync(f.EndPoint, Ascii("\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        Assert.Equal(200, ok.Status);
     }
 
     [Fact]

@@ -45,7 +45,8 @@ public class LabHttpTests
         serve.Cancel(Budget.Timeout(TimeSpan.FromSeconds(2)), "shutdown");
         await serve.JoinAsync(cx);
         var status = (await slow.JoinAsync(cx)).Value;
-        if (status is not (0 or 200 or 503)) throw new InvalidOperationException($"in-flight request got {status}");
+        // Draining drains: the in-flight request (300 ms, well within the 2 s budget) finishes with its 200.
+        if (status != 200) throw new InvalidOperationException($"in-flight request got {status}");
         if (server.Phase != HttpServerPhase.Stopped || server.ActiveConnections != 0) throw new InvalidOperationException($"server {server.Phase}, {server.ActiveConnections} connections");
     }
 

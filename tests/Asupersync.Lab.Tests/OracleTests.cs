@@ -315,6 +315,80 @@ public class OracleTests
         Assert.True(r.Passed, r.Describe());
     }
 
+    [Fact]
+    public void CancelReason_Fires_WhenALaterRequestLengthensTheCleanupDeadline()
+    {
+        long s1 = TimeSpan.FromSeconds(1).Ticks, s5 = TimeSpan.FromSeconds(5).Ticks;
+        var f = Feed(LabOracles.CancelReason, false,
+            E(LabEventKind.CleanupBudget, 2, aux: s1, extra: -1),
+            E(LabEventKind.CleanupBudget, 2, aux: s5, extra: -1));
+        Assert.Contains("cleanup deadline was lengthened from 1000ms to 5000ms", Assert.Single(f).Message);
+        // ... and when it drops the deadline altogether (none is looser than any bound).
+        Assert.Single(Feed(LabOracles.CancelReason, false,
+            E(LabEventKind.CleanupBudget, 2, aux: s1, extra: -1),
+            E(LabEventKind.CleanupBudget, 2, aux: -1, extra: -1)));
+    }
+
+    [Fact]
+    public void CancelReason_Fires_WhenALaterRequestRaisesThePollLimit()
+    {
+        var f = Feed(LabOracles.CancelReason, false,
+            E(LabEventKind.CleanupBudget, 2, aux: -1, extra: 10),
+            E(LabEventKind.CleanupBudget, 2, aux: -1, extra: 50));
+        Assert.Contains("poll limit was raised from poll 10 to poll 50", Assert.Single(f).Message);
+    }
+
+    [Fact]
+    public void CancelReason_Silent_WhenBudgetsTighten_OrOtherTasksHaveLooserOnes()
+    {
+        long s1 = TimeSpan.FromSeconds(1).Ticks, s5 = TimeSpan.FromSeconds(5).Ticks;
+        Assert.Empty(Feed(LabOracles.CancelReason, false,
+            E(LabEventKind.CleanupBudget, 2, aux: s5, extra: 50),
+            E(LabEventKind.CleanupBudget, 2, aux: s1, extra: 50),
+            E(LabEventKind.CleanupBudget, 2, aux: s1, extra: 10),
+            E(LabEventKind.CleanupBudget, 3, aux: s5, extra: -1)));  // another task: its own budget
+    }
+
+    [Fact]
+    public void Kernel_ReportsEveryCleanupBudget_AndALaterCancelOnlyTightensIt()
+    {
+        // Across seeds: a victim gets three cancels — 10 s, then 1 s, then 30 s with a poll quota — at a random
+        // moment each; the kernel reports the budget after each, the tighter deadline stays, and the oracle is silent.
+        for (ulong seed = 0; seed < 40; seed++)
+        {
+            TimeSpan firstAt = default;
+            long victim = 0;
+            var r = LabRuntime.Run(seed, async cx =>
+            {
+                bool started = false;
+                var t = cx.Spawn("victim", async cx =>
+                {
+                    started = true;
+                    try { await cx.SleepAsync(TimeSpan.FromMinutes(1)); }
+                    finally { await cx.SleepAsync(TimeSpan.FromMilliseconds(100)); } // alive through all three cancels
+                });
+                victim = t.Id;
+                while (!started) await cx.YieldAsync(); // in its try: a victim cancelled before its first step just ends
+                await cx.SleepAsync(TimeSpan.FromMilliseconds(cx.NextRandom(5)));
+                firstAt = cx.Now;
+                t.Cancel(Budget.Timeout(TimeSpan.FromSeconds(10)));
+                if (cx.NextRandom(2) == 0) await cx.YieldAsync();
+                t.Cancel(Budget.Timeout(TimeSpan.FromSeconds(1)));
+                if (cx.NextRandom(2) == 0) await cx.YieldAsync();
+                t.Cancel(Budget.Timeout(TimeSpan.FromSeconds(30)).Meet(Budget.Polls(100)));
+                await t.JoinAsync(cx);
+            });
+            Assert.True(r.Passed, r.Describe());
+            var budgets = r.Trace.Events.Where(e => e.Kind == LabEventKind.CleanupBudget && e.TaskId == victim).ToList();
+            Assert.True(3 == budgets.Count, $"seed {seed}:\n" + string.Join("\n", r.Trace.Events));
+            Assert.Equal((firstAt + TimeSpan.FromSeconds(10)).Ticks, budgets[0].Aux);
+            Assert.True(budgets[1].Aux <= (firstAt + TimeSpan.FromSeconds(1)).Ticks + TimeSpan.FromMilliseconds(1).Ticks, $"seed {seed}: {budgets[1]}");
+            Assert.Equal(budgets[1].Aux, budgets[2].Aux);     // 30 s did not lengthen it
+            Assert.Equal(-1, budgets[1].Extra);
+            Assert.True(budgets[2].Extra > 0, $"seed {seed}: the poll quota was not reported: {budgets[2]}");
+        }
+    }
+
     // ------------------------------------------------------------------ BudgetOverrun
 
     private static LabRunResult CleanupTaking(TimeSpan cleanup) => LabRuntime.Run(1, async cx =>

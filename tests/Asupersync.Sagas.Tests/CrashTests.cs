@@ -16,7 +16,7 @@ namespace Asupersync.Sagas.Tests;
 /// <remarks>The set of kill points is bounded (every 2nd / 3rd / 5th boundary of each run) to keep the tests short.</remarks>
 public sealed class CrashTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60); // a hang guard, not a timing assertion
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(180); // a hang guard, not a timing assertion (six worker processes at once on a loaded 2-core machine)
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "asupersync-crash-" + Guid.NewGuid().ToString("N"));
     private readonly string _schema = "crash_" + Guid.NewGuid().ToString("N")[..12];
     private readonly List<string> _schemas = [];
@@ -259,8 +259,9 @@ public sealed class CrashTests : IAsyncLifetime
     public Task Postgres_SigkillAtStepBoundaries_EverySagaEndsCompletedOrCompensated_EffectsAtMostOnce()
     {
         _ = PostgresStoreTests.ConnectionString; // fail, not skip, without a server
-        // A killed worker's leases must expire before the restarted one claims its sagas: keep them short.
-        return KillAtEveryBoundaryAsync(name => PostgresEnv(name, "--lease-ms", "300", "--until", "all"), stride: 3);
+        // A killed worker's leases must expire before the restarted one claims its sagas: keep them short — but not so
+        // short that a live worker's heartbeat misses them on a loaded machine (300 ms did, under load average 70).
+        return KillAtEveryBoundaryAsync(name => PostgresEnv(name, "--lease-ms", "1000", "--until", "all"), stride: 3);
     }
 
     [Fact]
@@ -268,7 +269,7 @@ public sealed class CrashTests : IAsyncLifetime
     {
         _ = PostgresStoreTests.ConnectionString;
         var ids = Enumerable.Range(0, 6).Select(i => "t" + Sagas.Str(i)).ToArray();
-        var env = PostgresEnv("two", "--lease-ms", "1500", "--max", "3", "--step-ms", "150");
+        var env = PostgresEnv("two", "--lease-ms", "4000", "--max", "3", "--step-ms", "150");
         await SubmitAsync(env.Open, ids.Select(id => ("order", id)).ToArray());
         string[] common = env.Args;
         using var a = new Worker([.. common, "--worker", "A", "--pause-at", "7"]);

@@ -262,6 +262,8 @@ public class SagaRunTests
         var saga = Sagas.Build("gc", ledger, Enumerable.Repeat(SagaOpKind.CrdtMerge, 30).ToArray(), TimeSpan.Zero);
         Lab(async cx => Assert.True((await cx.SagaAsync(saga, new SagaOptions { Store = store })).IsOk));
         Assert.Equal(62, store.RecordsAppended); // started + 30 started + 30 completed + completed
-        Assert.True(store.Commits <= 10, $"{store.Commits} commits for {store.RecordsAppended} records");
+        // Far fewer commits than records (one per record without group commit); the exact count follows the Lab's
+        // schedule (11 since task completion is a choice point).
+        Assert.True(store.Commits <= 16, $"{store.Commits} commits for {store.RecordsAppended} records");
     }
 }

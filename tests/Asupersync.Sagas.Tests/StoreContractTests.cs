@@ -379,7 +379,9 @@ public sealed class PostgresStoreTests : SqlStoreContract
     public async Task Claims_SkipLockedAndHeldSagas_AndTakeOverAfterTheLeaseExpires()
     {
         var saga = new Saga("c").Step("a", (_, _) => Task.CompletedTask, null);
-        var lease = TimeSpan.FromMilliseconds(300);
+        // Long enough that a loaded machine cannot let the leases expire between the claims and the "everything is
+        // held" check (300 ms did, under a load average of 70); the sleep then waits twice the lease.
+        var lease = TimeSpan.FromSeconds(3);
         var (a1, b1, b2, stale, renewed) = await TestRuntime.RunAsync(async cx =>
         {
             await using var a = await PostgresSagaLogStore.OpenAsync(cx, ConnectionString, Options(lease, "A"));
@@ -399,7 +401,7 @@ public sealed class PostgresStoreTests : SqlStoreContract
             var holder = a1.Owner == "A" ? a : b;
             var other = a1.Owner == "A" ? b : a;
             var b1 = await other.ClaimAsync(cx, 10); // everything is held
-            await cx.SleepAsync(lease * 3);
+            await cx.SleepAsync(lease * 2);
             var b2 = await other.ClaimAsync(cx, 10);  // all four leases expired
             SagaLeaseLostException? stale = null;
             try
@@ -423,7 +425,15 @@ public sealed class PostgresStoreTests : SqlStoreContract
     [Fact]
     public async Task Heartbeat_KeepsRenewing_WhileACancelledSagaCompensates()
     {
-        var lease = TimeSpan.FromMilliseconds(800); // long enough that a loaded machine's scheduling delays do not lose it
+        // Long enough that a loaded machine's scheduling delays do not lose it. The compensation (2.5 leases) outlives
+        // the default 5 s cleanup allowance of the ParentCancelled that reaches the saga's step region, so this runtime
+        // raises the allowances: what is tested is the heartbeat, not the budget (a CI machine once ran out of it).
+        var lease = TimeSpan.FromSeconds(3);
+        var allowances = new Dictionary<CancelKind, TimeSpan>
+        {
+            [CancelKind.User] = TimeSpan.FromSeconds(45),
+            [CancelKind.ParentCancelled] = TimeSpan.FromSeconds(45),
+        };
         var ledger = new Ledger();
         var saga = new Saga("undo")
             .Step("a", (_, s) => { ledger.Apply(s, 0); return Task.CompletedTask; }, async (cx, s) =>
@@ -432,14 +442,15 @@ public sealed class PostgresStoreTests : SqlStoreContract
                 ledger.Apply(s, 0);
             })
             .Step("b", (cx, _) => cx.SleepAsync(TimeSpan.FromMinutes(1)).AsTask(), null);
-        var (o, stolen) = await TestRuntime.RunAsync(async cx =>
+        var options = new RuntimeOptions { WorkerCount = 2, CleanupAllowances = allowances };
+        var (o, stolen) = await TestRuntime.RunAsync(options, async cx =>
         {
             await using var a = await PostgresSagaLogStore.OpenAsync(cx, ConnectionString, Options(lease, "A"));
             await using var b = await PostgresSagaLogStore.OpenAsync(cx, ConnectionString, Options(lease, "B"));
             Outcome<SagaResult> o = default;
             var run = cx.Spawn("A runs", async c => o = await c.SagaAsync(saga, new SagaOptions { Store = a, SagaId = "undo1" }));
             await cx.SleepAsync(lease);
-            run.Cancel(Budget.Timeout(TimeSpan.FromSeconds(20)));
+            run.Cancel(Budget.Timeout(TimeSpan.FromSeconds(40)));
             int stolen = 0;
             for (int i = 0; i < 4; i++)
             {
@@ -457,7 +468,7 @@ public sealed class PostgresStoreTests : SqlStoreContract
     [Fact]
     public async Task Heartbeat_KeepsALongSagaOwned_PastManyLeaseDurations()
     {
-        var lease = TimeSpan.FromMilliseconds(800); // long enough that a loaded machine's scheduling delays do not lose it
+        var lease = TimeSpan.FromSeconds(2); // long enough that a loaded machine's scheduling delays (load average 70 seen) do not lose it
         var saga = new Saga("long").Step("wait", (cx, _) => cx.SleepAsync(lease * 2.5).AsTask(), null);
         var (o, stolen) = await TestRuntime.RunAsync(async cx =>
         {

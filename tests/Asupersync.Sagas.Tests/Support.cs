@@ -7,9 +7,11 @@ internal static class TestRuntime
 {
     internal static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
 
-    internal static async Task<T> RunAsync<T>(Func<Cx, Task<T>> body)
+    internal static Task<T> RunAsync<T>(Func<Cx, Task<T>> body) => RunAsync(new RuntimeOptions { WorkerCount = 2 }, body);
+
+    internal static async Task<T> RunAsync<T>(RuntimeOptions options, Func<Cx, Task<T>> body)
     {
-        await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2 });
+        await using var rt = Runtime.Create(options);
         var o = await rt.RunAsync(body).WaitAsync(HangGuard);
         return o.GetValueOrThrow();
     }

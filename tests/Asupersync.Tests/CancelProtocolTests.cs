@@ -290,12 +290,16 @@ public class CancelProtocolTests
         bool childFinished = false;
         var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("r", async cx =>
         {
-            var child = cx.Spawn("child", async cx => { await cx.SleepAsync(TimeSpan.FromMilliseconds(30)); childFinished = true; return 5; });
+            // The child finishes only when the test lets it (a 30 ms sleep finished first on a loaded machine).
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var child = cx.Spawn("child", async cx => { await cx.AwaitAsync(gate.Task); childFinished = true; return 5; });
             var joiner = cx.Spawn("joiner", async cx => await child.JoinAsync(cx));
             await cx.WaitStartedAsync(joiner);
             joiner.Cancel();
             var j = await joiner.JoinAsync(cx);
             Assert.Equal(OutcomeKind.Cancelled, j.Kind);
+            Assert.False(childFinished);
+            gate.SetResult();
             return await child.ValueAsync(cx);
         }));
         Assert.Equal(5, o.Value.Value);
@@ -369,7 +373,7 @@ public class CancelProtocolTests
     [Fact]
     public async Task CancelPropagation_ReachesEveryDescendant()
     {
-        int cancelled = 0;
+        int cancelled = 0, started = 0;
         var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("top", async cx =>
         {
             for (int i = 0; i < 5; i++)
@@ -380,14 +384,19 @@ public class CancelProtocolTests
                     {
                         cx.Spawn("leaf", async cx =>
                         {
-                            try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
+                            try
+                            {
+                                Interlocked.Increment(ref started);
+                                await cx.SleepAsync(TimeSpan.FromHours(1));
+                            }
                             catch (CancelledException) { Interlocked.Increment(ref cancelled); throw; }
                         });
                     }
                     await cx.SleepAsync(TimeSpan.FromHours(1));
                 }));
             }
-            await cx.SleepAsync(TimeSpan.FromMilliseconds(20));
+            // Every leaf is inside its try before the cancel (a fixed 20 ms sleep was not enough on a loaded machine).
+            while (Volatile.Read(ref started) < 25) await cx.SleepAsync(TimeSpan.FromMilliseconds(1));
             cx.CancelRegion("stop all");
         }));
         Assert.Equal(25, cancelled);

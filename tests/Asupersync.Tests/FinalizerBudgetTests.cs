@@ -295,7 +295,8 @@ public class FinalizerBudgetTests
         using var release = new ManualResetEventSlim(false);
         bool finished = false;
         await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2 });
-        rt.Diagnostics.Reported += e => { if (e.Kind == DiagnosticKind.BudgetOverrun) release.Set(); };
+        // Only the finalizer's overrun releases it (on a loaded machine the owner's body may overrun its 20 ms too).
+        rt.Diagnostics.Reported += e => { if (e.Kind == DiagnosticKind.BudgetOverrun && e.TaskName == "blocking-flush") release.Set(); };
         var o = await rt.RunAsync(async cx =>
         {
             var ready = new StrongBox<bool>();
@@ -315,8 +316,7 @@ public class FinalizerBudgetTests
         }).WaitAsync(TestRuntime.HangGuard);
         Assert.True(finished); // never an orphan: the region (and the owner) waited for it
         Assert.Equal(OutcomeKind.Cancelled, o.Value.Kind);
-        var d = Assert.Single(rt.Diagnostics.Recent, e => e.Kind == DiagnosticKind.BudgetOverrun);
-        Assert.Equal("blocking-flush", d.TaskName);
+        var d = Assert.Single(rt.Diagnostics.Recent, e => e.Kind == DiagnosticKind.BudgetOverrun && e.TaskName == "blocking-flush");
         Assert.Contains("finalizer 'blocking-flush' of region 'r'", d.Message);
     }
 

@@ -166,4 +166,39 @@ public class ObligationTests
         }, new RegionOptions { MaxObligations = 1 }));
         Assert.True(o.Value.IsOk);
     }
+
+    [Fact]
+    public async Task UserCodeLockingOnAnObligation_DoesNotStallTheRuntime()
+    {
+        // Obligation is public: a user may lock on it. The runtime must not share that monitor.
+        await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2 });
+        var reserved = new TaskCompletionSource<Obligation>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = rt.RunAsync(async cx =>
+        {
+            var ob = cx.Reserve(ObligationKind.Ack, "ack");
+            reserved.SetResult(ob);
+            await cx.AwaitAsync(go.Task);
+            ob.Commit();
+            return ob.State;
+        });
+        var ob = await reserved.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = new Thread(() => { lock (ob) { held.Set(); release.Wait(TimeSpan.FromSeconds(300)); } });
+        holder.Start();
+        held.Wait();
+        try
+        {
+            go.SetResult();
+            var o = await run.WaitAsync(TimeSpan.FromSeconds(120));   // with a shared monitor, Commit waits for the release below
+            Assert.Equal(ObligationState.Committed, o.Value);
+            Assert.Equal(ObligationState.Committed, ob.State);
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+        }
+    }
 }

@@ -92,13 +92,15 @@ public class RuntimeTests
         var order = new ConcurrentQueue<int>();
         var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("r", async cx =>
         {
-            var start = cx.Now;
-            foreach (var ms in new[] { 40, 10, 30, 20 })
+            // Deadlines 2 s out: every sleeper is parked long before the first is due, even on a loaded machine (with
+            // 10-40 ms, under load average 60, all had passed before the tasks started, which then ran in spawn order).
+            var start = cx.Now + TimeSpan.FromSeconds(2);
+            foreach (var ms in new[] { 400, 100, 300, 200 })
                 cx.Spawn("s", async cx => { await cx.SleepUntilAsync(start + TimeSpan.FromMilliseconds(ms)); order.Enqueue(ms); });
             await Task.CompletedTask;
         }), new RuntimeOptions { WorkerCount = 1 }); // one worker: wake order is execution order
         Assert.True(o.Value.IsOk);
-        Assert.Equal([10, 20, 30, 40], order.ToArray());
+        Assert.Equal([100, 200, 300, 400], order.ToArray());
     }
 
     [Fact]

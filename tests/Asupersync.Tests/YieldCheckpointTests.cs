@@ -50,7 +50,10 @@ public class YieldCheckpointTests
             var r = LabRuntime.Run(seed, async cx => result = await Program(cx, masked: false));
             Assert.True(r.Passed, r.Describe());
             var (whileYielded, seen, kind) = result;
-            Assert.Equal(whileYielded ? OutcomeKind.Cancelled : OutcomeKind.Ok, kind); // a cancel after completion is a no-op
+            // A cancel after completion is a no-op; one that lands after the body resumed but before the task
+            // completed (the completion is a choice point, as production can cancel there) settles it Cancelled.
+            if (whileYielded) Assert.Equal(OutcomeKind.Cancelled, kind);
+            else Assert.True(kind is OutcomeKind.Ok or OutcomeKind.Cancelled, kind.ToString());
             if (whileYielded)
             {
                 landed++;
@@ -70,7 +73,9 @@ public class YieldCheckpointTests
             var r = LabRuntime.Run(seed, async cx => result = await Program(cx, masked: true));
             Assert.True(r.Passed, r.Describe());
             var (whileYielded, seen, kind) = result;
-            Assert.Equal(whileYielded ? OutcomeKind.Cancelled : OutcomeKind.Ok, kind); // a masked cancel still completes Cancelled
+            // A masked cancel still completes Cancelled; one after the body resumed may land before or after completion.
+            if (whileYielded) Assert.Equal(OutcomeKind.Cancelled, kind);
+            else Assert.True(kind is OutcomeKind.Ok or OutcomeKind.Cancelled, kind.ToString());
             if (whileYielded)
             {
                 landed++;

@@ -46,6 +46,15 @@ public sealed class ExploreResult
     /// <summary>Failing runs, each re-run with full event recording and replayable from its trace.</summary>
     public IReadOnlyList<LabRunResult> Failures { get; }
 
+    /// <summary>The 1-based index, among <see cref="Schedules"/>, of the first failing schedule (0 when none failed).</summary>
+    public int FirstFailureSchedule { get; init; }
+
+    /// <summary>The strategy that ran the first failing schedule (for the portfolio, its member: random, pct2, dpor…), or null.</summary>
+    public string? FirstFailureStrategy { get; init; }
+
+    /// <summary>How steps that run user code were related by the search (see <see cref="Lab.SharedState"/>).</summary>
+    public SharedState SharedState { get; init; }
+
     /// <summary>The first failing run, or null.</summary>
     public LabRunResult? FirstFailure => Failures.Count > 0 ? Failures[0] : null;
 
@@ -58,7 +67,9 @@ public sealed class ExploreResult
     {
         var sb = new StringBuilder();
         sb.Append("Exploration (").Append(Strategy).Append("): ").Append(Schedules).Append(" schedules, ")
-          .Append(DistinctClasses).Append(" classes, ").Append(PrunedSchedules).Append(" pruned, stopped: ").Append(StopReason);
+          .Append(DistinctClasses).Append(" classes, ").Append(PrunedSchedules).Append(" pruned, shared state ").Append(SharedState.ToString().ToLowerInvariant())
+          .Append(", stopped: ").Append(StopReason);
+        if (FirstFailureSchedule > 0) sb.Append(" (first failure: schedule ").Append(FirstFailureSchedule).Append(", ").Append(FirstFailureStrategy).Append(')');
         if (FirstFailure is { } f) sb.AppendLine().Append(f.Describe());
         return sb.ToString();
     }

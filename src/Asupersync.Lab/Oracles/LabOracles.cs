@@ -50,6 +50,15 @@ public static class LabOracles
     /// <summary>The root ended Panicked: an exception escaped the program (for example a failed check inside it).</summary>
     public const string Panicked = "Panicked";
 
+    /// <summary>A kernel event was not a step of the executable reference model (see <see cref="LabOptions.CheckRefinement"/> and docs/FORMAL.md).</summary>
+    public const string Refinement = "Refinement";
+
+    /// <summary>
+    /// The root ended Err: the program (or an assertion helper throwing a <see cref="TaskErrorException"/>) reported
+    /// an error. Fails the run unless <see cref="LabOptions.AcceptErr"/> is set.
+    /// </summary>
+    public const string Err = "Err";
+
     /// <summary>The run did not finish within <see cref="LabOptions.MaxSteps"/>.</summary>
     public const string StepLimit = "StepLimit";
 

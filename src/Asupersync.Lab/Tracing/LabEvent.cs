@@ -15,7 +15,11 @@ public enum LabEventKind : byte
     /// <summary>A task was spawned in region <see cref="LabEvent.ObjectId"/>; <see cref="LabEvent.Extra"/> is its deadline in ticks (-1 none).</summary>
     Spawned,
 
-    /// <summary>A cancel was requested (or strengthened); <see cref="LabEvent.Code"/> is the <see cref="CancelKind"/>, <see cref="LabEvent.Aux"/> its tier.</summary>
+    /// <summary>
+    /// A cancel was requested (or strengthened); <see cref="LabEvent.Code"/> is the <see cref="CancelKind"/> of the task's reason after
+    /// strengthening, <see cref="LabEvent.Aux"/> its tier, <see cref="LabEvent.Extra"/> the task's cleanup deadline in ticks (-1 none) and
+    /// <see cref="LabEvent.ObjectId"/> 1 when its cleanup budget also has a poll quota (0 otherwise).
+    /// </summary>
     CancelRequested,
 
     /// <summary>A task raised its cancel at a checkpoint; <see cref="LabEvent.Code"/> is the raised <see cref="CancelKind"/>.</summary>
@@ -36,7 +40,7 @@ public enum LabEventKind : byte
     /// <summary>Region <see cref="LabEvent.ObjectId"/> opened; parent region in <see cref="LabEvent.Aux"/> (0 for a root), owner task in <see cref="LabEvent.TaskId"/>, deadline ticks in <see cref="LabEvent.Extra"/>.</summary>
     RegionOpened,
 
-    /// <summary>Region <see cref="LabEvent.ObjectId"/> changed state; <see cref="LabEvent.Code"/> is the <see cref="Asupersync.RegionState"/>.</summary>
+    /// <summary>Region <see cref="LabEvent.ObjectId"/> changed state; <see cref="LabEvent.Code"/> is the <see cref="Asupersync.RegionState"/>; for Closed, <see cref="LabEvent.Extra"/> is its <see cref="OutcomeKind"/>.</summary>
     RegionState,
 
     /// <summary>A finalizer was registered on region <see cref="LabEvent.ObjectId"/>.</summary>
@@ -65,6 +69,18 @@ public enum LabEventKind : byte
 
     /// <summary>An oracle reported a failure (<see cref="LabEvent.Text"/>: oracle name).</summary>
     Failure,
+
+    /// <summary>A task entered a cancel mask.</summary>
+    MaskEntered,
+
+    /// <summary>A task left a cancel mask.</summary>
+    MaskExited,
+
+    /// <summary>A cancel request left a task's cleanup budget at deadline <see cref="LabEvent.Aux"/> (ticks of virtual time; -1 for none) and poll limit <see cref="LabEvent.Extra"/> (-1 for none); reported on every request, so a later one can be checked never to lengthen either.</summary>
+    CleanupBudget,
+
+    /// <summary>Chaos injected an I/O fault into the virtual network; <see cref="LabEvent.Code"/> is the fault (0 reset, 1 short read, 2 short write, 3 accept failure, 4 connect refused, 5 connect timeout, 6 IoOp failure), <see cref="LabEvent.Text"/> the operation.</summary>
+    ChaosIoFault,
 }
 
 /// <summary>One entry of a Lab trace. Which fields are meaningful depends on <see cref="Kind"/>.</summary>

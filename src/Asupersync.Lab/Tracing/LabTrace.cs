@@ -194,6 +194,18 @@ public sealed class LabTrace
             w.WriteNumber("delayProbability", Chaos.DelayProbability);
             w.WriteNumber("maxDelayTicks", Chaos.MaxDelay.Ticks);
             w.WriteBoolean("cancelRootTask", Chaos.CancelRootTask);
+            if (Chaos.HasIoFaults)
+            {
+                w.WriteStartObject("io");
+                w.WriteNumber("reset", Chaos.ResetProbability);
+                w.WriteNumber("shortRead", Chaos.ShortReadProbability);
+                w.WriteNumber("shortWrite", Chaos.ShortWriteProbability);
+                w.WriteNumber("acceptFailure", Chaos.AcceptFailureProbability);
+                w.WriteNumber("refuse", Chaos.RefuseProbability);
+                w.WriteNumber("connectTimeout", Chaos.ConnectTimeoutProbability);
+                w.WriteNumber("ioOp", Chaos.IoOpFailureProbability);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
             w.WriteStartArray("decisions");
             foreach (var d in Decisions) w.WriteNumberValue(d);
@@ -243,6 +255,19 @@ public sealed class LabTrace
         var c = p.GetProperty("chaos");
         var chaos = new ChaosOptions(c.GetProperty("name").GetString()!, c.GetProperty("cancelProbability").GetDouble(),
             c.GetProperty("delayProbability").GetDouble(), TimeSpan.FromTicks(c.GetProperty("maxDelayTicks").GetInt64()), c.GetProperty("cancelRootTask").GetBoolean());
+        if (c.TryGetProperty("io", out var io))
+        {
+            chaos = chaos with
+            {
+                ResetProbability = io.GetProperty("reset").GetDouble(),
+                ShortReadProbability = io.GetProperty("shortRead").GetDouble(),
+                ShortWriteProbability = io.GetProperty("shortWrite").GetDouble(),
+                AcceptFailureProbability = io.GetProperty("acceptFailure").GetDouble(),
+                RefuseProbability = io.GetProperty("refuse").GetDouble(),
+                ConnectTimeoutProbability = io.GetProperty("connectTimeout").GetDouble(),
+                IoOpFailureProbability = io.TryGetProperty("ioOp", out var ioOp) ? ioOp.GetDouble() : 0,
+            };
+        }
         var decisions = p.GetProperty("decisions").EnumerateArray().Select(x => x.GetInt64()).ToArray();
         var names = new Dictionary<long, string>();
         foreach (var prop in p.GetProperty("names").EnumerateObject())

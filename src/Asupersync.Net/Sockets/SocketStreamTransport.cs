@@ -1,19 +1,21 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 
 namespace Asupersync.Net.Sockets;
 
 /// <summary>
-/// A connected socket with cancel-safe reads and writes.
+/// A connected socket with cancel-safe reads and writes, holding no buffer while idle.
 /// </summary>
 /// <remarks>
-/// <para><b>Reads</b> go through a stream-owned receive buffer: the socket receive is never given the caller's
-/// memory. A read interrupted by a cancel leaves its socket receive pending; whatever it brings is kept and
-/// returned by the next read. So an interrupted read consumes nothing, and no late completion can write into a
-/// buffer the caller has moved on from.</para>
-/// <para><b>Writes</b> copy the caller's data into a stream-owned send buffer, chunk by chunk. A write interrupted
-/// by a cancel leaves the chunk in flight pending (it keeps its own buffer); the next write waits for it first,
-/// so bytes stay in order. The caller cannot know how much of an interrupted write went out.</para>
+/// <para><b>Reads</b> are non-blocking receives straight into the caller's memory; when nothing is there, the read
+/// waits for readability with a zero-byte receive, which consumes nothing. So an interrupted read consumes
+/// nothing, no late completion can write into a buffer the caller has moved on from, and a connection waiting for
+/// its peer holds no receive buffer at all.</para>
+/// <para><b>Writes</b> go out with non-blocking sends straight from the caller's memory; what the socket does not
+/// take at once is copied into a send buffer rented for as long as that send is in flight. A write interrupted by a
+/// cancel leaves the chunk in flight pending (it keeps its rented buffer); the next write waits for it first, so
+/// bytes stay in order. The caller cannot know how much of an interrupted write went out.</para>
 /// <para>Socket operations are not given the task's cancellation token: during the drain that token stays
 /// cancelled, and a draining task must still be able to write its goodbye. Interrupts come from the kernel
 /// wait instead; close and abort end whatever is still pending.</para>
@@ -23,13 +25,11 @@ internal sealed class SocketStreamTransport : IStreamTransport
     private const int BufferSize = 16 * 1024;
 
     private readonly Socket _socket;
-    private readonly byte[] _recv = new byte[BufferSize];
-    private int _recvStart, _recvEnd;
-    private Task<int>? _pendingRecv;
+    private Task<int>? _pendingReady; // a zero-byte receive: readability, consumes nothing
     private bool _eof;
     private int _reading;
 
-    private readonly byte[] _send = new byte[BufferSize];
+    private byte[]? _send; // rented while a send is in flight
     private Task<int>? _pendingSend;
     private int _writing;
     private int _closed;
@@ -37,6 +37,7 @@ internal sealed class SocketStreamTransport : IStreamTransport
     internal SocketStreamTransport(Socket socket)
     {
         _socket = socket;
+        _socket.Blocking = false; // receives and sends try the syscall at once and report WouldBlock
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         RemoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
     }
@@ -45,6 +46,24 @@ internal sealed class SocketStreamTransport : IStreamTransport
 
     public IPEndPoint RemoteEndPoint { get; }
 
+    public bool HasUnreadData
+    {
+        get
+        {
+            if (Volatile.Read(ref _closed) != 0) return false;
+            try
+            {
+                return _socket.Available > 0;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+    }
+
+    public int HeldBufferBytes => Volatile.Read(ref _send)?.Length ?? 0;
+
     public async ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, TimeSpan? deadline)
     {
         if (Interlocked.Exchange(ref _reading, 1) != 0) throw new InvalidOperationException("Only one read may be outstanding on a TcpStream.");
@@ -52,39 +71,29 @@ internal sealed class SocketStreamTransport : IStreamTransport
         {
             while (true)
             {
-                if (_recvStart < _recvEnd) return CopyOut(buffer.Span);
                 if (_eof) return 0;
                 if (Volatile.Read(ref _closed) != 0) throw NetErrors.ClosedLocally();
-                int n;
-                if (_pendingRecv is null)
+                if (_pendingReady is null)
                 {
-                    ValueTask<int> vt;
+                    int n;
+                    SocketError err;
                     try
                     {
-                        vt = _socket.ReceiveAsync(_recv.AsMemory(), SocketFlags.None, CancellationToken.None);
+                        n = _socket.Receive(buffer.Span, SocketFlags.None, out err);
                     }
                     catch (Exception e)
                     {
                         throw NetErrors.Map(e);
                     }
-                    if (vt.IsCompletedSuccessfully)
+                    if (err == SocketError.Success)
                     {
-                        Filled(vt.Result);
-                        continue;
+                        if (n == 0) _eof = true;
+                        return n;
                     }
-                    _pendingRecv = vt.AsTask();
+                    if (err != SocketError.WouldBlock) throw NetErrors.Map(new SocketException((int)err));
+                    if (StartReadinessWait()) continue;
                 }
-                try
-                {
-                    n = await NetWait<int>.Start(cx, _pendingRecv, deadline);
-                }
-                catch (Exception e) when (e is not OperationCanceledException and not TimeoutException)
-                {
-                    _pendingRecv = null;
-                    throw NetErrors.Map(e);
-                }
-                _pendingRecv = null;
-                Filled(n);
+                await AwaitReadinessAsync(cx, deadline);
             }
         }
         finally
@@ -93,49 +102,105 @@ internal sealed class SocketStreamTransport : IStreamTransport
         }
     }
 
-    private void Filled(int n)
+    public async ValueTask WaitReadableAsync(Cx cx, TimeSpan? deadline)
     {
-        if (n == 0) _eof = true;
-        _recvStart = 0;
-        _recvEnd = n;
+        if (Interlocked.Exchange(ref _reading, 1) != 0) throw new InvalidOperationException("Only one read may be outstanding on a TcpStream.");
+        try
+        {
+            if (_eof) return;
+            if (Volatile.Read(ref _closed) != 0) throw NetErrors.ClosedLocally();
+            if (_pendingReady is null && StartReadinessWait()) return;
+            await AwaitReadinessAsync(cx, deadline);
+        }
+        finally
+        {
+            Volatile.Write(ref _reading, 0);
+        }
     }
 
-    private int CopyOut(Span<byte> dest)
+    /// <summary>Starts a zero-byte receive; true when it completed at once (readable now).</summary>
+    private bool StartReadinessWait()
     {
-        int n = Math.Min(dest.Length, _recvEnd - _recvStart);
-        _recv.AsSpan(_recvStart, n).CopyTo(dest);
-        _recvStart += n;
-        return n;
+        ValueTask<int> vt;
+        try
+        {
+            vt = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            throw NetErrors.Map(e);
+        }
+        if (vt.IsCompletedSuccessfully) return true;
+        _pendingReady = vt.AsTask();
+        return false;
     }
 
-    public async ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data)
+    private async ValueTask AwaitReadinessAsync(Cx cx, TimeSpan? deadline)
+    {
+        try
+        {
+            // Interrupted or timed out: the zero-byte receive stays pending and is waited for by the next read.
+            await NetWait<int>.Start(cx, _pendingReady!, deadline);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not TimeoutException)
+        {
+            _pendingReady = null;
+            throw NetErrors.Map(e);
+        }
+        _pendingReady = null;
+    }
+
+    public async ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data, TimeSpan? deadline)
     {
         if (Interlocked.Exchange(ref _writing, 1) != 0) throw new InvalidOperationException("Only one write may be outstanding on a TcpStream.");
         try
         {
-            await FinishPendingSendAsync(cx);
+            await FinishPendingSendAsync(cx, deadline);
             while (data.Length > 0)
             {
                 if (Volatile.Read(ref _closed) != 0) throw NetErrors.ClosedLocally();
-                int n = Math.Min(data.Length, _send.Length);
-                data.Span[..n].CopyTo(_send);
-                ValueTask<int> vt;
+                int sent;
+                SocketError err;
                 try
                 {
-                    vt = _socket.SendAsync(_send.AsMemory(0, n), SocketFlags.None, CancellationToken.None);
+                    sent = _socket.Send(data.Span, SocketFlags.None, out err);
                 }
                 catch (Exception e)
                 {
                     throw NetErrors.Map(e);
                 }
+                if (err == SocketError.Success)
+                {
+                    data = data[sent..];
+                    continue;
+                }
+                if (err != SocketError.WouldBlock) throw NetErrors.Map(new SocketException((int)err));
+
+                // The socket is full: the next chunk goes out from a rented buffer, so nothing reads the caller's
+                // memory after this call ended.
+                int n = Math.Min(data.Length, BufferSize);
+                var buf = ArrayPool<byte>.Shared.Rent(n);
+                data.Span[..n].CopyTo(buf);
+                ValueTask<int> vt;
+                try
+                {
+                    vt = _socket.SendAsync(buf.AsMemory(0, n), SocketFlags.None, CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    ArrayPool<byte>.Shared.Return(buf);
+                    throw NetErrors.Map(e);
+                }
                 if (vt.IsCompletedSuccessfully)
                 {
                     _ = vt.Result;
+                    ArrayPool<byte>.Shared.Return(buf);
                 }
                 else
                 {
+                    Volatile.Write(ref _send, buf);
                     _pendingSend = vt.AsTask();
-                    await FinishPendingSendAsync(cx);
+                    await FinishPendingSendAsync(cx, deadline);
                 }
                 data = data[n..];
             }
@@ -146,19 +211,27 @@ internal sealed class SocketStreamTransport : IStreamTransport
         }
     }
 
-    private async ValueTask FinishPendingSendAsync(Cx cx)
+    private async ValueTask FinishPendingSendAsync(Cx cx, TimeSpan? deadline = null)
     {
         if (_pendingSend is not { } p) return;
         try
         {
-            await NetWait<int>.Start(cx, p, null); // interrupted: stays pending, the next write or shutdown waits for it
+            await NetWait<int>.Start(cx, p, deadline); // interrupted or timed out: stays pending, the next write or shutdown waits for it
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException and not TimeoutException)
         {
             _pendingSend = null;
+            ReturnSendBuffer();
             throw NetErrors.Map(e);
         }
         _pendingSend = null;
+        ReturnSendBuffer();
+    }
+
+    private void ReturnSendBuffer()
+    {
+        var b = Interlocked.Exchange(ref _send, null);
+        if (b is not null) ArrayPool<byte>.Shared.Return(b);
     }
 
     public async ValueTask ShutdownSendAsync(Cx cx)
@@ -200,9 +273,20 @@ internal sealed class SocketStreamTransport : IStreamTransport
     private void ObservePending()
     {
         // Close makes a pending receive or send fault; observe it so it never surfaces as unobserved.
-        static void Observe(Task? t) => t?.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+        _pendingReady?.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        Observe(_pendingRecv);
-        Observe(_pendingSend);
+        // The send buffer goes back to the pool only once the socket is done with it.
+        if (_pendingSend is { } send)
+        {
+            send.ContinueWith(static (t, s) =>
+            {
+                _ = t.Exception;
+                ((SocketStreamTransport)s!).ReturnSendBuffer();
+            }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else
+        {
+            ReturnSendBuffer();
+        }
     }
 }

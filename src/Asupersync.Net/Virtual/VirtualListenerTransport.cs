@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using System.Net;
 
 namespace Asupersync.Net.Virtual;
@@ -26,13 +27,23 @@ internal sealed class VirtualListenerTransport : IListenerTransport
         while (true)
         {
             ReadinessOp op;
+            VirtualStreamTransport? next = null;
             lock (_gate)
             {
-                if (_backlog.Count > 0) return _backlog.Dequeue();
-                if (_closed) throw NetErrors.ClosedLocally();
-                op = new ReadinessOp(cx.Task, o => { lock (_gate) if (ReferenceEquals(_waiter, o)) _waiter = null; });
-                _waiter = op;
+                if (_backlog.Count > 0) next = _backlog.Dequeue();
+                else if (_closed) throw NetErrors.ClosedLocally();
+                else
+                {
+                    op = new ReadinessOp(cx.Task, o => { lock (_gate) if (ReferenceEquals(_waiter, o)) _waiter = null; });
+                    _waiter = op;
+                    goto wait;
+                }
             }
+            if (!_net.Chaos(IoFault.AcceptFailure, cx, $"accept on {LocalEndPoint}")) return next;
+            // Chaos: the connection failed before the server got it (ECONNABORTED, transient); its client sees a reset.
+            next.Abort();
+            throw new IOException("Software caused connection abort.", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionAborted));
+        wait:
             op.Register();
             await op.AsUntypedValueTask();
         }

@@ -57,6 +57,8 @@ public sealed class VirtualNetwork : INetworkProvider
     private ulong _rng;
     private int _nextPort = 49152;
     private long _connections;
+    private long _open;
+    private readonly IIoFaultSource? _faults;
 
     private VirtualNetwork(RuntimeCore runtime, VirtualNetworkOptions options)
     {
@@ -66,6 +68,7 @@ public sealed class VirtualNetwork : INetworkProvider
         if (options.BufferSize <= 0) throw new ArgumentOutOfRangeException(nameof(options), "BufferSize must be positive.");
         if (options.MaxLatency < options.MinLatency) throw new ArgumentOutOfRangeException(nameof(options), "MaxLatency must be at least MinLatency.");
         _rng = options.Seed ?? 0;
+        _faults = runtime.GetService<IIoFaultSource>();
     }
 
     internal RuntimeCore Runtime { get; }
@@ -75,6 +78,9 @@ public sealed class VirtualNetwork : INetworkProvider
 
     /// <summary>Connections established so far.</summary>
     public long Connections => Interlocked.Read(ref _connections);
+
+    /// <summary>Connections established and not yet closed or aborted at both ends (0 once every end was closed: nothing leaked).</summary>
+    public long OpenConnections => Interlocked.Read(ref _open);
 
     /// <summary>Installs a virtual network as the runtime's network: every TCP operation of its tasks then uses it.</summary>
     /// <param name="runtime">The runtime; install before its tasks use the network.</param>
@@ -112,6 +118,12 @@ public sealed class VirtualNetwork : INetworkProvider
     internal int Draw(int maxExclusive) => maxExclusive <= 1 ? 0 : (int)(NextRandom() % (ulong)maxExclusive);
 
     internal bool DrawFault(double p) => p > 0 && (NextRandom() >> 11) * (1.0 / (1UL << 53)) < p;
+
+    /// <summary>Whether the Lab's chaos (a runtime <see cref="IIoFaultSource"/>) injects <paramref name="fault"/> at this operation.</summary>
+    internal bool Chaos(IoFault fault, Cx? cx, string site) => _faults is { } f && f.Inject(fault, cx?.Task, site);
+
+    /// <summary>A value in [0, <paramref name="maxExclusive"/>) from the chaos stream (or the network's own).</summary>
+    internal int DrawChaos(int maxExclusive) => _faults is { } f ? f.Draw(maxExclusive) : Draw(maxExclusive);
 
     internal TimeSpan DrawLatency()
     {
@@ -158,6 +170,12 @@ public sealed class VirtualNetwork : INetworkProvider
 
     async ValueTask<IStreamTransport> INetworkProvider.ConnectAsync(Cx cx, IPEndPoint endPoint, TimeSpan? timeout)
     {
+        // Chaos: no answer to the SYN until the timeout (the OS's 127 s when the caller set none).
+        if (Chaos(IoFault.ConnectTimeout, cx, $"connect {endPoint}"))
+        {
+            await SleepOp.Start(cx.Task, Runtime.Now + (timeout ?? TimeSpan.FromSeconds(127)));
+            throw new TimeoutException("The TCP connect attempt timed out.");
+        }
         // The SYN travels: one seeded latency, bounded by the timeout.
         var latency = DrawLatency();
         if (timeout is { } t && latency > t)
@@ -179,7 +197,7 @@ public sealed class VirtualNetwork : INetworkProvider
             local = AllocateLocked(localAddr);
             if (listener is not null) _inUse.Add(local);
         }
-        if (listener is null || DrawFault(Options.RefuseProbability))
+        if (listener is null || DrawFault(Options.RefuseProbability) || Chaos(IoFault.ConnectRefused, cx, $"connect {endPoint}"))
         {
             if (listener is not null) Release(local);
             throw new IOException("Connection refused.", new SocketException((int)SocketError.ConnectionRefused));
@@ -189,12 +207,18 @@ public sealed class VirtualNetwork : INetworkProvider
         int ends = 2;
         void OnEndClosed()
         {
-            if (Interlocked.Decrement(ref ends) == 0) Release(local);
+            if (Interlocked.Decrement(ref ends) == 0)
+            {
+                Release(local);
+                Interlocked.Decrement(ref _open);
+            }
         }
         var serverEnd = new VirtualStreamTransport(c2s, s2c, listener.LocalEndPoint, local, OnEndClosed);
         var clientEnd = new VirtualStreamTransport(s2c, c2s, local, endPoint, OnEndClosed);
+        Interlocked.Increment(ref _open);
         if (!listener.Offer(serverEnd))
         {
+            Interlocked.Decrement(ref _open);
             Release(local);
             throw new IOException("Connection refused.", new SocketException((int)SocketError.ConnectionRefused));
         }

@@ -27,6 +27,12 @@ internal sealed class VirtualPipe
 
     // ---------------------------------------------------------------- reading end
 
+    /// <summary>True when a byte has been delivered and not read yet (a read now would not wait for data).</summary>
+    internal bool HasBufferedBytes
+    {
+        get { lock (_gate) return _buffered > 0; }
+    }
+
     internal async ValueTask<int> ReadAsync(Cx cx, Memory<byte> dest, TimeSpan? deadline)
     {
         while (true)
@@ -38,7 +44,10 @@ internal sealed class VirtualPipe
             {
                 if (_buffered > 0)
                 {
-                    got = CopyOutLocked(dest.Span);
+                    int available = Math.Min(dest.Length, _buffered);
+                    var into = dest.Span;
+                    if (available > 1 && _net.Chaos(IoFault.ShortRead, cx, "read")) into = into[..(1 + _net.DrawChaos(available - 1))];
+                    got = CopyOutLocked(into);
                     wakeWriter = _writer;
                     _writer = null;
                 }
@@ -112,7 +121,7 @@ internal sealed class VirtualPipe
     // ---------------------------------------------------------------- writing end
 
     /// <summary>Queues all of <paramref name="data"/>, waiting for space as needed. An interrupted write may have queued a prefix.</summary>
-    internal async ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data)
+    internal async ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data, TimeSpan? deadline = null)
     {
         while (data.Length > 0)
         {
@@ -129,6 +138,7 @@ internal sealed class VirtualPipe
                     int space = _net.Options.BufferSize - _buffered - _inFlight;
                     if (space <= 0)
                     {
+                        if (deadline is { } d && d <= _net.Runtime.Now) throw new TimeoutException("The network operation did not complete within its budget.");
                         op = new ReadinessOp(cx.Task, o => { lock (_gate) if (ReferenceEquals(_writer, o)) _writer = null; });
                         _writer = op;
                     }
@@ -147,12 +157,20 @@ internal sealed class VirtualPipe
             if (op is not null)
             {
                 op.Register();
+                if (deadline is { } dl) op.ExpireAt(dl);
                 await op.AsUntypedValueTask();
                 continue;
             }
+            if (_net.Chaos(IoFault.ShortWrite, cx, "write"))
+            {
+                // Cut partway: a prefix reaches the peer, then the connection resets.
+                Send(data.Span[.._net.DrawChaos(take)]);
+                Reset();
+                throw NetErrors.Reset();
+            }
             Send(data.Span[..take]);
             data = data[take..];
-            if (_net.DrawFault(_net.Options.ResetProbability))
+            if (_net.DrawFault(_net.Options.ResetProbability) || _net.Chaos(IoFault.ConnectionReset, cx, "write"))
             {
                 Reset();
                 throw NetErrors.Reset();

@@ -24,7 +24,9 @@ internal sealed class VirtualStreamTransport : IStreamTransport
 
     public ValueTask<int> ReadAsync(Cx cx, Memory<byte> buffer, TimeSpan? deadline) => _in.ReadAsync(cx, buffer, deadline);
 
-    public ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data) => _out.WriteAsync(cx, data);
+    public bool HasUnreadData => _in.HasBufferedBytes;
+
+    public ValueTask WriteAsync(Cx cx, ReadOnlyMemory<byte> data, TimeSpan? deadline) => _out.WriteAsync(cx, data, deadline);
 
     public ValueTask ShutdownSendAsync(Cx cx)
     {

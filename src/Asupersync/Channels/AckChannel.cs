@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 namespace Asupersync.Channels;
 
 /// <summary>
@@ -46,6 +47,7 @@ public sealed class AckReceiver<T> : IDisposable
     public async ValueTask<Delivery<T>> ReceiveAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) await ChoicePoint.YieldAsync(cx.Task);
         var item = await _core.ReceiveAsync(cx, holdSlot: true);
         return Wrap(cx, item);
     }

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using Asupersync.Sync;
 
 namespace Asupersync.Channels;
@@ -80,6 +81,7 @@ public sealed class BroadcastReceiver<T>
     public async ValueTask<BroadcastMessage<T>> ReceiveAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) await ChoicePoint.YieldAsync(cx.Task);
         while (true)
         {
             if (_core.TryRead(ref _next, out var message)) return message;

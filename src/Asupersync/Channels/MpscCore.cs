@@ -17,8 +17,12 @@ namespace Asupersync.Channels;
 /// <para>Completion: after the senders complete, the receiver still drains every buffered item <em>and every
 /// outstanding permit</em> (a reserved send is a promise that the item will arrive); only when nothing is left
 /// does a receive report the end.</para>
+/// <para>Evict-oldest mode (<see cref="Mpsc.EvictOldest{T}"/>): sends never wait; the capacity bounds the buffered
+/// items only, and a push into a full buffer drops its oldest item (counted in <see cref="Evicted"/>).</para>
+/// <para>Readiness watchers (<see cref="Select"/>) are told, once, when an item is buffered or the channel is
+/// drained; they never take an item themselves, so a select that loses takes nothing.</para>
 /// </remarks>
-internal sealed class MpscCore<T> : IWaitOwner<T>
+internal sealed class MpscCore<T> : IWaitOwner<T>, IWaitForResource
 {
     private readonly Lock _gate = new();
     private readonly Deque<T> _items = new();
@@ -34,12 +38,24 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
     private Exception? _error;
     private int _senderHandles = 1;
     private long _id;
+    private readonly bool _evictOldest;
+    private long _evicted;
+    private List<IReadyWatcher>? _watchers;
 
-    internal MpscCore(int capacity)
+    internal MpscCore(int capacity, bool evictOldest = false)
     {
         _capacity = capacity;
+        _evictOldest = evictOldest;
         _sendSide = new SendSide(this);
     }
+
+    /// <summary>Items dropped by evict-oldest mode so far.</summary>
+    internal long Evicted
+    {
+        get { lock (_gate) return _evicted; }
+    }
+
+    internal bool IsEvictOldest => _evictOldest;
 
     internal int Capacity => _capacity;
 
@@ -71,6 +87,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
         public PrimitiveWait<Unit>? Send;
         public List<PrimitiveWait<T>>? FailReceives;
         public List<PrimitiveWait<Unit>>? FailSends;
+        public List<IReadyWatcher>? Ready;
     }
 
     // ------------------------------------------------------------------ send side
@@ -178,7 +195,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
         var permit = new SendPermit<T>(this);
         try
         {
-            permit.Obligation = cx.Reserve(ObligationKind.SendPermit, "channel slot", permit.OnResolved);
+            permit.Obligation = cx.Reserve(ObligationKind.SendPermit, "channel slot", (IObligationHook)permit);
         }
         catch
         {
@@ -218,6 +235,12 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
 
     private bool TryTakeSlotLocked()
     {
+        if (_evictOldest)
+        {
+            // A ring never makes a sender wait: the slot is taken now, and the push evicts if the buffer is full.
+            _reserved++;
+            return true;
+        }
         // FIFO: a newcomer never overtakes a queued sender (and a queued sender means the channel is full).
         if (!_senders.IsEmpty || Occupied >= _capacity) return false;
         _reserved++;
@@ -242,7 +265,13 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             fx.Receive = r;
             return;
         }
+        if (_evictOldest && _items.Count >= _capacity)
+        {
+            _items.PopFront();
+            _evicted++;
+        }
         _items.PushBack(item);
+        CollectReadyLocked(ref fx);
     }
 
     /// <summary>One slot became free: hand it to the oldest send wait, or fail receivers if the channel is drained.</summary>
@@ -255,6 +284,88 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             fx.Send = s;
         }
         if (DrainedLocked && !_receivers.IsEmpty) fx.FailReceives = _receivers.DrainAll();
+        CollectReadyLocked(ref fx);
+    }
+
+    // ------------------------------------------------------------------ readiness (select)
+
+    /// <summary>
+    /// Registers a one-shot readiness watcher. Returns false (and registers nothing) when the channel is ready
+    /// now: an item is buffered, or it is drained.
+    /// </summary>
+    internal bool WatchReady(IReadyWatcher watcher)
+    {
+        lock (_gate)
+        {
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            if (_items.Count > 0 || DrainedLocked) return false;
+            (_watchers ??= new List<IReadyWatcher>()).Add(watcher);
+            return true;
+        }
+    }
+
+    /// <summary>Registered readiness watchers (for tests: a cancelled select leaves none behind).</summary>
+    internal int WatcherCount
+    {
+        get { lock (_gate) return _watchers?.Count ?? 0; }
+    }
+
+    internal void UnwatchReady(IReadyWatcher watcher)
+    {
+        lock (_gate) _watchers?.Remove(watcher);
+    }
+
+    /// <summary>Hands the watchers to <paramref name="fx"/> when the channel became ready. Caller holds the lock.</summary>
+    private void CollectReadyLocked(ref Effects fx)
+    {
+        if (_watchers is not { Count: > 0 } || (_items.Count == 0 && !DrainedLocked)) return;
+        if (fx.Ready is null) fx.Ready = _watchers;
+        else fx.Ready.AddRange(_watchers);
+        _watchers = null;
+    }
+
+    /// <summary>Takes the front item if one is buffered; otherwise says whether the channel is drained (its end reached).</summary>
+    internal bool TryReceiveOrDrained(out T item, out bool drained)
+    {
+        var fx = default(Effects);
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            if (_items.Count == 0)
+            {
+                item = default!;
+                drained = DrainedLocked;
+                return false;
+            }
+            drained = false;
+            item = _items.PopFront();
+            FreeSlotLocked(ref fx);
+        }
+        Apply(fx);
+        return true;
+    }
+
+    /// <summary>The error the channel was completed or closed with, if any.</summary>
+    internal Exception? Error
+    {
+        get { lock (_gate) return _error; }
+    }
+
+    /// <summary>Reads the front item without taking it.</summary>
+    internal bool TryPeek(out T item)
+    {
+        lock (_gate)
+        {
+            PrimitiveSupport.Touch(null, ref _id, "channel");
+            if (_items.Count == 0)
+            {
+                item = default!;
+                return false;
+            }
+            item = _items.PeekAt(0);
+            return true;
+        }
     }
 
     // ------------------------------------------------------------------ receive side
@@ -368,9 +479,15 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             _inflight++;
             fx.Receive = next;
         }
+        else if (_evictOldest && _items.Count >= _capacity)
+        {
+            // The returned item is the oldest of a full ring: it is the one evicted.
+            _evicted++;
+        }
         else
         {
             _items.PushFront(item);
+            CollectReadyLocked(ref fx);
         }
     }
 
@@ -450,6 +567,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             _error = error;
             if (!_senders.IsEmpty) fx.FailSends = _senders.DrainAll();
             if (DrainedLocked && !_receivers.IsEmpty) fx.FailReceives = _receivers.DrainAll();
+            CollectReadyLocked(ref fx);
         }
         Apply(fx);
         return true;
@@ -473,6 +591,7 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
             _items.Clear();
             if (!_senders.IsEmpty) fx.FailSends = _senders.DrainAll();
             if (!_receivers.IsEmpty) fx.FailReceives = _receivers.DrainAll();
+            CollectReadyLocked(ref fx);
         }
         Apply(fx);
         return true;
@@ -490,6 +609,10 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
     {
         while (true)
         {
+            if (fx.Ready is { } ready)
+            {
+                foreach (var w in ready) w.OnReady();
+            }
             fx.Send?.Deliver(); // on failure the interrupt handler owns the slot
             if (fx.FailSends is { } fs)
             {
@@ -530,18 +653,52 @@ internal sealed class MpscCore<T> : IWaitOwner<T>
     private void AssertInvariants()
     {
         PrimitiveSupport.Invariant(_reserved >= 0 && _inflight >= 0 && _unacked >= 0, ref _id, "ChannelAtomicity", "slot counts never go negative");
-        PrimitiveSupport.Invariant(Occupied <= _capacity || _receiverClosed, ref _id, "ChannelAtomicity", "slots never exceed the capacity");
+        PrimitiveSupport.Invariant((_evictOldest ? _items.Count <= _capacity : Occupied <= _capacity) || _receiverClosed, ref _id, "ChannelAtomicity", "slots never exceed the capacity");
         PrimitiveSupport.Invariant(_receivers.IsEmpty || _items.Count == 0, ref _id, "LostWakeup", "a receive waits only on an empty buffer");
         PrimitiveSupport.Invariant(_senders.IsEmpty || Occupied >= _capacity, ref _id, "LostWakeup", "a send waits only on a full channel");
         PrimitiveSupport.Invariant(!_completed || _senders.IsEmpty, ref _id, "LostWakeup", "no send waits on a completed channel");
     }
 
-    private sealed class SendSide : IWaitOwner<Unit>
+    // A receive waits on whoever holds a sender handle, a send on whoever holds the receiver: handles are not tied
+    // to tasks, so the other side is anonymous — known only in a closed world (the Lab, stuck).
+    bool IWaitForResource.AddHolders(object wait, List<TaskCore> into, out string resource) => AddOtherSide(wait, send: false, into, out resource);
+
+    private bool AddOtherSide(object wait, bool send, List<TaskCore> into, out string resource)
+    {
+        resource = WaitForGraph.Name(send ? "channel-send" : "channel-receive", _id, this);
+        TaskCore waiter;
+        lock (_gate)
+        {
+            if (send)
+            {
+                var w = (PrimitiveWait<Unit>)wait;
+                if (!w.Queued) return false;
+                waiter = w.Task;
+            }
+            else
+            {
+                var w = (PrimitiveWait<T>)wait;
+                if (!w.Queued) return false;
+                waiter = w.Task;
+            }
+        }
+        return WaitForGraph.AnyOtherTask(waiter, into);
+    }
+
+    private sealed class SendSide : IWaitOwner<Unit>, IWaitForResource
     {
         private readonly MpscCore<T> _core;
 
         internal SendSide(MpscCore<T> core) => _core = core;
 
         public void OnWaitInterrupted(PrimitiveWait<Unit> wait) => _core.OnSendWaitInterrupted(wait);
+
+        bool IWaitForResource.AddHolders(object wait, List<TaskCore> into, out string resource) => _core.AddOtherSide(wait, send: true, into, out resource);
     }
+}
+
+/// <summary>Told once when a channel it watches becomes ready (an item buffered, or the end reached). Called outside the channel's lock; must be quick.</summary>
+internal interface IReadyWatcher
+{
+    void OnReady();
 }

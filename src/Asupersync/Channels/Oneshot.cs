@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 namespace Asupersync.Channels;
 
 /// <summary>Creates oneshot channels: exactly one value from one sender to one receiver.</summary>
@@ -132,6 +133,7 @@ public sealed class OneshotReceiver<T> : IDisposable
     public ValueTask<T> ReceiveAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) return ChoicePoint.BeforeAsync(cx.Task, (_core, cx), static s => s.Item1.ReceiveAsync(s.cx));
         return _core.ReceiveAsync(cx);
     }
 

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
@@ -42,8 +43,17 @@ public sealed class Receiver<T> : IDisposable
     public ValueTask<T> ReceiveAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) return ChoicePoint.BeforeAsync(cx.Task, (_core, cx), static s => s.Item1.ReceiveAsync(s.cx));
         return _core.ReceiveAsync(cx);
     }
+
+    /// <summary>Items dropped so far because the channel is an evict-oldest ring (<see cref="Mpsc.EvictOldest{T}"/>) that was full; 0 for other channels.</summary>
+    public long EvictedCount => _core.Evicted;
+
+    /// <summary>Reads the next item without taking it, if one is buffered; never waits. A later receive returns the same item (unless an evict-oldest ring dropped it meanwhile).</summary>
+    /// <param name="item">The item.</param>
+    /// <returns>True when an item is buffered.</returns>
+    public bool TryPeek([MaybeNullWhen(false)] out T item) => _core.TryPeek(out item);
 
     /// <summary>Takes the next item if one is buffered; never waits.</summary>
     /// <param name="item">The item.</param>

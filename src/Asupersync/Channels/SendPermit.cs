@@ -20,7 +20,7 @@ namespace Asupersync.Channels;
 /// permit.Send(item);                               // cannot fail, cannot block
 /// </code>
 /// </example>
-public sealed class SendPermit<T> : IDisposable
+public sealed class SendPermit<T> : IDisposable, IObligationHook
 {
     private readonly MpscCore<T> _core;
     private T _item = default!;
@@ -49,7 +49,7 @@ public sealed class SendPermit<T> : IDisposable
     /// <summary>Frees the slot if the permit was not used; otherwise does nothing. Idempotent.</summary>
     public void Dispose() => Obligation.Dispose();
 
-    internal void OnResolved(Obligation obligation, ObligationState state)
+    void IObligationHook.OnResolved(Obligation obligation, ObligationState state)
     {
         if (state == ObligationState.Committed)
         {

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 namespace Asupersync.Channels;
 
 /// <summary>
@@ -51,6 +52,7 @@ public sealed class Sender<T> : IDisposable
     public ValueTask SendAsync(Cx cx, T item)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) return ChoicePoint.BeforeAsync(cx.Task, (_core, cx, item), static s => s.Item1.SendAsync(s.cx, s.item));
         return _core.SendAsync(cx, item);
     }
 
@@ -65,6 +67,7 @@ public sealed class Sender<T> : IDisposable
     public ValueTask<SendPermit<T>> ReserveAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) return ChoicePoint.BeforeAsync(cx.Task, (_core, cx), static s => s.Item1.ReserveAsync(s.cx));
         return _core.ReserveAsync(cx);
     }
 

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using Asupersync.Sync;
 
 namespace Asupersync.Channels;
@@ -94,6 +95,7 @@ public sealed class WatchReceiver<T>
     public async ValueTask ChangedAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        if (ChoicePoint.IsActive(cx.Task)) await ChoicePoint.YieldAsync(cx.Task);
         while (true)
         {
             if (_core.TryTakeChange(ref _seen)) return;

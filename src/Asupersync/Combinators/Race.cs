@@ -18,8 +18,12 @@ public static partial class Combinators
     /// var o = await cx.RaceAsync(cx => FetchAsync(cx, primary), cx => FetchAsync(cx, mirror));
     /// </code>
     /// </example>
-    public static Task<Outcome<T>> RaceAsync<T>(this Cx cx, Func<Cx, Task<T>> first, Func<Cx, Task<T>> second, string name = "race") =>
-        RaceAllAsync(cx, [first, second], name);
+    public static async Task<Outcome<T>> RaceAsync<T>(this Cx cx, Func<Cx, Task<T>> first, Func<Cx, Task<T>> second, string name = "race")
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        return (await RaceCoreAsync(cx, name, first, second, null)).Outcome;
+    }
 
     /// <summary>
     /// Races any number of branches (see <see cref="RaceAsync{T}"/>): the first to finish — whatever its
@@ -33,8 +37,8 @@ public static partial class Combinators
     /// <returns>The winner's outcome joined with any loser outcome more severe than RaceLost.</returns>
     public static async Task<Outcome<T>> RaceAllAsync<T>(this Cx cx, IReadOnlyList<Func<Cx, Task<T>>> branches, string name = "race")
     {
-        var o = await SelectAllAsync(cx, branches, name);
-        return o.Map(s => s.Value);
+        Check(branches);
+        return (await RaceCoreAsync(cx, name, null, null, branches)).Outcome;
     }
 
     /// <summary>
@@ -54,14 +58,62 @@ public static partial class Combinators
     public static Task<Outcome<Selected<T>>> SelectAllAsync<T>(this Cx cx, IReadOnlyList<Func<Cx, Task<T>>> branches, string name = "select")
     {
         Check(branches);
-        return InRegionAsync<Selected<T>>(cx, name, async rcx =>
+        return Select(cx, branches, name);
+
+        static async Task<Outcome<Selected<T>>> Select(Cx cx, IReadOnlyList<Func<Cx, Task<T>>> branches, string name)
         {
-            var set = new BranchSet<T>(rcx, name, branches);
-            var (winner, outcome) = await set.NextAsync(rcx);
-            var losers = await set.CancelAndDrainAsync(rcx, Lost(rcx, name, winner));
-            return outcome.Map(v => new Selected<T>(winner, v)).JoinWith(losers);
-        });
+            var (winner, o) = await RaceCoreAsync(cx, name, null, null, branches);
+            return o.Map(v => new Selected<T>(winner, v));
+        }
     }
+
+    private static readonly int s_lostTier = CancelReason.TierOf(CancelKind.RaceLost);
+
+    /// <summary>
+    /// The race itself, on the caller's task (<see cref="HeldRace{T}"/>): start the branches in order (each first
+    /// step inline where the driver allows it; once one has completed, the rest are never started), wait for the
+    /// first to complete, cancel the others with RaceLost and drain them, close the region.
+    /// </summary>
+    private static async ValueTask<(int Winner, Outcome<T> Outcome)> RaceCoreAsync<T>(Cx cx, string name,
+        Func<Cx, Task<T>>? first, Func<Cx, Task<T>>? second, IReadOnlyList<Func<Cx, Task<T>>>? list)
+    {
+        ArgumentNullException.ThrowIfNull(cx);
+        ArgumentNullException.ThrowIfNull(name);
+        cx.Require(Capabilities.Spawn);
+        cx.Task.Checkpoint();
+        int n = list?.Count ?? 2;
+        var race = new HeldRace<T>(cx, name, n, s_collectAll);
+        for (int i = 0; i < n; i++)
+        {
+            if (race.First >= 0) break;
+            var body = list is null ? (i == 0 ? first! : second!) : list[i];
+            if (!race.TryStart(cx, BranchName(name, i), body)) break;
+        }
+        int winner = -1;
+        Outcome<T> outcome = default;
+        if (race.Started > 0)
+        {
+            await race.WaitAsync(all: false);
+            winner = race.First;
+            outcome = race.OutcomeOf(winner);
+            if (race.AnyRunning)
+            {
+                race.CancelOthers(winner, new CancelReason(CancelKind.RaceLost, $"{name}: branch {winner} finished first", cx.Task.Runtime.Now, race.Region.Id, cx.TaskId));
+                await race.WaitAsync(all: true);
+            }
+            outcome = outcome.JoinWith(race.SevereLosers(winner, s_lostTier));
+        }
+        return (winner, await race.CloseAsync(outcome, computed: winner >= 0, name));
+    }
+
+    private static readonly string[] s_raceNames = ["race[0]", "race[1]", "race[2]", "race[3]"];
+    private static readonly string[] s_selectNames = ["select[0]", "select[1]", "select[2]", "select[3]"];
+
+    /// <summary>A branch's task name; the default names are cached (no formatting per race).</summary>
+    private static string BranchName(string name, int i) => i < 4 && name == "race" ? s_raceNames[i]
+        : i < 4 && name == "select" ? s_selectNames[i]
+        : i == 0 && name == "timeout" ? "timeout[0]"
+        : $"{name}[{i}]";
 }
 
 /// <summary>The winner of a select: which branch, and its value.</summary>

@@ -16,9 +16,15 @@ public static partial class Combinators
     /// <see cref="IsTimedOut{T}"/>) only when this timeout's own limit fired; an outside cancel of the caller
     /// gives <c>Cancelled</c> with the caller's reason; a panic while draining gives <c>Panicked</c>.
     /// </returns>
-    /// <remarks>The limit is enforced by this combinator's own timer; it is not added to the body's
-    /// <see cref="Cx.Budget"/>. Needs <see cref="Capabilities.Time"/> (the timer) and <see cref="Capabilities.Spawn"/>
-    /// (the body runs as a task of a child region); without them it throws <see cref="CapabilityException"/>.</remarks>
+    /// <remarks>
+    /// <para>The limit is the body's budget: the body runs as the only task of a child region whose deadline is the
+    /// limit, met with the caller's (DESIGN §2.3: parent ⊓ child). So <c>cx.Budget.Deadline</c> inside the body is the
+    /// tightest deadline in force — a nested timeout, a <see cref="RetryAsync{T}"/> or a child region inside sees and
+    /// inherits it — and the region's own timer enforces it. When an enclosing deadline is earlier than this limit,
+    /// that deadline is what fires, and the outcome is not reported as this timeout.</para>
+    /// <para>Needs <see cref="Capabilities.Time"/> and <see cref="Capabilities.Spawn"/> (the body runs as a task of a
+    /// child region); without them it throws <see cref="CapabilityException"/>.</para>
+    /// </remarks>
     /// <example>
     /// <code>
     /// var o = await cx.TimeoutAsync(TimeSpan.FromSeconds(2), cx => FetchAsync(cx, url));
@@ -29,28 +35,27 @@ public static partial class Combinators
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(name);
         cx.Require(Capabilities.Time | Capabilities.Spawn);
-        return InRegionAsync<T>(cx, name, async rcx =>
+        return Run(cx, duration, body, name);
+
+        static async Task<Outcome<T>> Run(Cx cx, TimeSpan duration, Func<Cx, Task<T>> body, string name)
         {
-            var rt = rcx.Task.Runtime;
-            var now = rt.Now;
-            var due = duration <= TimeSpan.Zero ? now : (duration >= TimeSpan.MaxValue - now ? TimeSpan.MaxValue : now + duration);
-            var set = new BranchSet<T>(rcx, name, [body]);
-            // The timer posts a pseudo-branch (-1) into the queue the body reports its end to: one wait, two events.
-            var timer = due == TimeSpan.MaxValue ? null : rt.AddTimer(due, static s => ((BranchSet<T>)s!).Post(-1), set);
-            try
+            cx.Task.Checkpoint();
+            var now = cx.Task.Runtime.Now;
+            // The limit is the region's own budget (no RegionOptions per call), resolved against this one clock read.
+            Budget? limit = duration >= TimeSpan.MaxValue - now ? null : Budget.FromTimeout(duration <= TimeSpan.Zero ? TimeSpan.Zero : duration);
+            var race = new HeldRace<T>(cx, name, 1, s_collectAll, limit, now);
+            bool computed = false;
+            Outcome<T> outcome = default;
+            if (race.TryStart(cx, BranchName(name, 0), body))
             {
-                var (first, outcome) = await set.NextAsync(rcx);
-                if (first == 0) return outcome;
-                var reason = new CancelReason(CancelKind.Timeout, $"{name}: {duration} elapsed", due, rcx.RegionId, rcx.TaskId);
-                set.Handles[0].Cancel(reason);
-                return await set.Handles[0].JoinAsync(rcx);
+                await race.WaitAsync(all: false);
+                outcome = race.OutcomeOf(0);
+                computed = true;
             }
-            finally
-            {
-                timer?.Cancel();
-            }
-        });
+            return await race.CloseAsync(outcome, computed, name);
+        }
     }
 
     /// <summary>True when <paramref name="outcome"/> is a timeout reported by <see cref="TimeoutAsync{T}"/>.</summary>

@@ -34,6 +34,9 @@ public readonly record struct Budget
     /// <summary>True when no field limits anything.</summary>
     public bool IsUnlimited => Deadline is null && RelativeTimeout is null && PollQuota is null && CostQuota is null;
 
+    /// <summary>Equal to <c>default</c> (unlimited, priority 0), without the record's field-by-field comparer calls.</summary>
+    internal bool IsDefault => IsUnlimited && Priority == 0;
+
     /// <summary>A budget that expires <paramref name="timeout"/> after it is applied.</summary>
     /// <param name="timeout">A non-negative duration.</param>
     /// <returns>The budget.</returns>
@@ -75,7 +78,7 @@ public readonly record struct Budget
     /// <summary>The greatest lower bound of two budgets: earliest deadline and timeout, smallest quotas, highest priority.</summary>
     /// <param name="other">The other budget.</param>
     /// <returns>The meet.</returns>
-    public Budget Meet(Budget other) => new()
+    public Budget Meet(Budget other) => other.IsDefault ? this : IsDefault ? other : new()
     {
         Deadline = Min(Deadline, other.Deadline),
         RelativeTimeout = Min(RelativeTimeout, other.RelativeTimeout),

@@ -35,4 +35,7 @@ public enum CancelKind
 
     /// <summary>The runtime is shutting down (tier 5).</summary>
     Shutdown = 10,
+
+    /// <summary>The task was cancelled to break a proven deadlock (a trapped wait-for cycle; tier 4). Only when <see cref="RuntimeOptions.BreakDeadlocks"/> is set.</summary>
+    Deadlock = 11,
 }

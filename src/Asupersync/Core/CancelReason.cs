@@ -64,7 +64,7 @@ public sealed class CancelReason : IEquatable<CancelReason>
         CancelKind.Timeout or CancelKind.Deadline => 1,
         CancelKind.PollQuota or CancelKind.CostBudget => 2,
         CancelKind.FailFast or CancelKind.RaceLost or CancelKind.LinkedExit => 3,
-        CancelKind.ParentCancelled or CancelKind.ResourceUnavailable => 4,
+        CancelKind.ParentCancelled or CancelKind.ResourceUnavailable or CancelKind.Deadlock => 4,
         CancelKind.Shutdown => 5,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };

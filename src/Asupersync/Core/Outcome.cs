@@ -13,6 +13,7 @@ namespace Asupersync;
 /// Use <see cref="GetValueOrThrow"/> (or <see cref="Value"/>) to turn an outcome back into a value or the
 /// matching exception at the edge of your code.
 /// </remarks>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public readonly struct Outcome<T> : IEquatable<Outcome<T>>
 {
     private readonly T? _value;

@@ -59,6 +59,15 @@ public enum LeakResponse
 
     /// <summary>The obligation is aborted and the leak reported in diagnostics only.</summary>
     Record,
+
+    /// <summary>Like <see cref="Record"/>, and the runtime also writes the leak to standard error at once (for programs that do not watch <see cref="Runtime.Diagnostics"/>).</summary>
+    Log,
+
+    /// <summary>The obligation is aborted and the leak only counted (<see cref="RuntimeDiagnostics.ObligationsLeaked"/>): no diagnostic event, no change of outcome. The Lab's ObligationLeak oracle still sees it.</summary>
+    Silent,
+
+    /// <summary>The obligation is aborted, the leak reported, and the holder's outcome becomes Panicked (an <see cref="ObligationLeakedException"/>): under fail-fast its siblings are cancelled, and the region ends Panicked.</summary>
+    Panic,
 }
 
 /// <summary>Thrown when spawning, opening a region or reserving an obligation in a region that no longer admits them.</summary>

@@ -19,6 +19,15 @@ public enum DiagnosticKind
 
     /// <summary>A callback registered on a task's <see cref="Cx.CancellationToken"/> threw.</summary>
     TokenCallbackFailed,
+
+    /// <summary>A listener's accept failed transiently (out of file descriptors or buffers) and is retried with backoff; or it recovered.</summary>
+    AcceptFailed,
+
+    /// <summary>The commit or abort hook of a user obligation (<see cref="ObligationEffects.Reserve"/>) threw.</summary>
+    ObligationHookFailed,
+
+    /// <summary>A trapped wait-for cycle: every task on it waits (with no timer or cancel pending) on a task of the cycle. The message names tasks, resources and holders.</summary>
+    Deadlock,
 }
 
 /// <summary>One diagnostic: what happened, to which task and region, and when (runtime time).</summary>
@@ -80,6 +89,7 @@ public sealed class RuntimeDiagnostics
 
     private void Publish(DiagnosticKind kind, TaskCore? task, string message, RegionCore? region)
     {
+        global::Asupersync.Diagnostics.KernelMetrics.Diagnostic(kind);
         region ??= task?.Region;
         var e = new DiagnosticEvent(kind, task?.Id ?? 0, task?.Name ?? "", region?.Id ?? 0, region?.Name ?? "", _rt.Now, message);
         lock (_recent)

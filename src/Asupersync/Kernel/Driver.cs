@@ -28,6 +28,12 @@ internal abstract class Driver
     /// </summary>
     internal abstract void Schedule(TaskCore task);
 
+    /// <summary>
+    /// Whether a task's first step may run inline on the spawning thread (<see cref="TaskCore.Start"/>). A driver that
+    /// must choose every step itself (the Lab) says no; the kernel then schedules the step as usual.
+    /// </summary>
+    internal virtual bool StartsInline => false;
+
     /// <summary>A timer was added that is now the earliest; a driver that sleeps until the next timer re-arms.</summary>
     internal abstract void TimerAdded(TimeSpan due);
 

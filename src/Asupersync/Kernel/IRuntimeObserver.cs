@@ -15,6 +15,16 @@ internal interface IRuntimeObserver
 
     void OnCancelAcknowledged(TaskCore task, CancelReason reason);
 
+    /// <summary>
+    /// A cancel request reached <paramref name="task"/> and left its cleanup budget at <paramref name="deadline"/>
+    /// (absolute runtime time; <see cref="TimeSpan.MaxValue"/> for none) and <paramref name="pollLimit"/> (the poll
+    /// count at which the budget is spent; null for none). Reported on every request, so an observer can check that a
+    /// later request never lengthens either half.
+    /// </summary>
+    void OnCleanupBudget(TaskCore task, TimeSpan deadline, long? pollLimit)
+    {
+    }
+
     void OnBudgetOverrun(TaskCore task);
 
     void OnTaskCompleted(TaskCore task, Outcome<Unit> outcome);
@@ -33,4 +43,10 @@ internal interface IRuntimeObserver
 
     /// <summary>A runtime object was touched by the running step (for dependency tracking in exploration).</summary>
     void OnAccess(long objectId, string kind);
+
+    /// <summary>
+    /// <paramref name="task"/> suspended at a choice point (see <see cref="ChoicePoint"/>) and is ready again; the
+    /// operation it is about to perform runs in its next step.
+    /// </summary>
+    void OnChoicePoint(TaskCore task) { }
 }

@@ -1,3 +1,4 @@
+using Asupersync.Diagnostics;
 using Asupersync.Time;
 
 namespace Asupersync.Kernel;
@@ -7,7 +8,7 @@ namespace Asupersync.Kernel;
 /// aggregate outcome. A region closes only when every task in it has completed; it then runs its
 /// finalizers (LIFO, in an internal masked task), settles its ledger and becomes Closed.
 /// </summary>
-internal sealed class RegionCore
+internal sealed partial class RegionCore
 {
     internal readonly RuntimeCore Runtime;
     internal readonly long Id;
@@ -15,13 +16,12 @@ internal sealed class RegionCore
     internal readonly RegionCore? Parent;
     internal readonly TaskCore? Owner;
     internal readonly RegionOptions Options;
-    internal readonly Budget Budget; // resolved, met with the parent's
+    /// <summary>The region's budget, resolved and met with the parent's (kept in <see cref="TaskBudget"/>: a region without one stores none).</summary>
+    internal Budget Budget => TaskBudget?.Budget ?? default;
     internal readonly TaskBudget? TaskBudget; // what a task spawned without its own budget gets (shared)
-    private readonly CancelKind _deadlineKind;
 
     private RegionState _state;
     private CancelReason? _reason;
-    private Budget _cancelBudget;
     // Tasks are pushed on a singly linked list under the region lock (spawns and cancel walks take it) but
     // never unlinked on completion: a completing task only decrements _live (interlocked) and, unless it is
     // the body or failed, takes no lock at all. Completed entries are pruned, amortized, by later spawns.
@@ -32,17 +32,44 @@ internal sealed class RegionCore
     private long _spawned; // counted here and added to the runtime's total at close: no shared counter per spawn
     private TaskCore? _main;
     private bool _mainDone;
-    private bool _failFastFired;
-    private Outcome<Unit> _aggregate = Outcome.Ok();
-    private List<Finalizer>? _finalizers;
-    private List<Finalizer>? _pendingFinalizers; // while Finalizing: the ones not started yet (run from the end: LIFO)
-    private List<Obligation>? _ledger;
+    private bool _held; // a combinator running on its owner's task still adds branches (see ReleaseHold)
+    private Outcome<Unit> _aggregate = Outcome.Ok(); // once Closed, the final outcome
+    private Obligation? _ledgerHead, _ledgerTail; // Reserved obligations, oldest first (intrusive, see Obligation)
+    private int _ledgerCount;
     private List<RegionCore>? _children;
     private int _openChildren;
-    private List<Action>? _closeWaiters;
+    private object? _closeWaiters; // an Action, an IRegionCloseWaiter, or a List<object> of them
     private TimerEntry? _deadlineTimer;
+    private Cold? _cold;
 
-    internal RegionCore(RuntimeCore runtime, string name, RegionCore? parent, TaskCore? owner, RegionOptions options)
+    /// <summary>
+    /// Rarely needed state: the cancel's budget and cleanup timer, deferred owner cancels, finalizers. Allocated on
+    /// first need (under the lock), so that a region that is neither cancelled nor given finalizers stays small.
+    /// Whenever <see cref="_reason"/> is set, it exists.
+    /// </summary>
+    private sealed class Cold
+    {
+        internal Budget CancelBudget;
+        internal TimeSpan CleanupDeadline = TimeSpan.MaxValue;
+        internal TimerEntry? CleanupTimer;
+        internal TimeSpan DeferredAt = TimeSpan.MaxValue;
+        internal TimerEntry? DeferredTimer;
+        internal bool FailFastFired;
+        internal List<Finalizer>? Finalizers;
+        internal List<Finalizer>? PendingFinalizers; // while Finalizing: the ones not started yet (run from the end: LIFO)
+    }
+
+    private Cold C => _cold ??= new Cold(); // callers hold lock(this)
+
+    /// <param name="runtime">The runtime.</param>
+    /// <param name="name">The region's name.</param>
+    /// <param name="parent">The parent region (null: a root).</param>
+    /// <param name="owner">The task that opened it (null: a root).</param>
+    /// <param name="options">Policy and limits, and the budget unless <paramref name="budget"/> is given.</param>
+    /// <param name="budget">The region's own budget, in place of <c>options.Budget</c> (a combinator with a limit of
+    /// its own, without a RegionOptions per call).</param>
+    /// <param name="now">The current time, when the caller has just read it (one clock read per open).</param>
+    internal RegionCore(RuntimeCore runtime, string name, RegionCore? parent, TaskCore? owner, RegionOptions options, Budget? budget = null, TimeSpan? now = null)
     {
         Runtime = runtime;
         Id = runtime.NextId();
@@ -50,13 +77,21 @@ internal sealed class RegionCore
         Parent = parent;
         Owner = owner;
         Options = options;
-        _deadlineKind = options.Budget.RelativeTimeout is not null ? CancelKind.Timeout : CancelKind.Deadline;
         var inherited = owner?.Budget ?? parent?.Budget ?? Budget.Unlimited;
         // A child's budget is parent ⊓ child. Quotas are per task, so only the deadline and priority are inherited.
-        var own = options.Budget == default ? default : options.Budget.Resolve(runtime.Now);
-        Budget = own.Meet(new Budget { Deadline = inherited.Deadline, Priority = inherited.Priority });
-        TaskBudget = Budget == default ? null : new TaskBudget(Budget, _deadlineKind);
+        var ownBudget = budget ?? options.Budget;
+        var own = ownBudget.IsDefault ? default : ownBudget.Resolve(now ?? runtime.Now);
+        var resolved = own.Meet(new Budget { Deadline = inherited.Deadline, Priority = inherited.Priority });
+        // A relative budget times out (CancelKind.Timeout) only when it is the binding one: when an inherited deadline
+        // is earlier, that deadline is what fires, and a timeout combinator must not report its own limit as reached.
+        var deadlineKind = ownBudget.RelativeTimeout is not null && !(inherited.Deadline is { } id && own.Deadline is { } od && id < od)
+            ? CancelKind.Timeout : CancelKind.Deadline;
+        TaskBudget = resolved.IsDefault ? null : new TaskBudget(resolved, deadlineKind);
+        LeakResponse = options.LeakResponse ?? parent?.LeakResponse ?? runtime.Options.LeakResponse;
     }
+
+    /// <summary>The leak response of this region: its own option, else its parent's, else the runtime's.</summary>
+    internal readonly LeakResponse LeakResponse;
 
     internal RegionState State { get { lock (this) return _state; } }
 
@@ -64,9 +99,16 @@ internal sealed class RegionCore
 
     internal CancelReason? Reason { get { lock (this) return _reason; } }
 
-    internal Outcome<Unit> FinalOutcome { get; private set; }
+    /// <summary>The region's outcome once it is Closed (Ok before).</summary>
+    internal Outcome<Unit> FinalOutcome
+    {
+        get { lock (this) return _state == RegionState.Closed ? _aggregate : default; }
+    }
 
     internal int LiveTasks => Volatile.Read(ref _live);
+
+    /// <summary>Reserved obligations in the ledger (for the metrics gauge).</summary>
+    internal int OpenObligations { get { lock (this) return _ledgerCount; } }
 
     /// <summary>Entries in the lazy task list, completed ones included (for tests of the pruning bound).</summary>
     internal int TaskListLength { get { lock (this) return _listCount; } }
@@ -82,10 +124,12 @@ internal sealed class RegionCore
             _deadlineTimer = Runtime.AddTimer(d, static s =>
             {
                 var r = (RegionCore)s!;
-                r.RequestCancel(new CancelReason(r._deadlineKind, r._deadlineKind == CancelKind.Timeout ? "region timed out" : "region deadline passed", r.Budget.Deadline!.Value, r.Id, 0), Budget.Unlimited);
+                var kind = r.TaskBudget!.DeadlineKind;
+                r.RequestCancel(new CancelReason(kind, kind == CancelKind.Timeout ? "region timed out" : "region deadline passed", r.Budget.Deadline!.Value, r.Id, 0), Budget.Unlimited);
             }, this);
         }
         Runtime.Observer?.OnRegionOpened(this);
+        KernelMetrics.RegionOpened();
     }
 
     // ---------------------------------------------------------------- admission
@@ -93,7 +137,13 @@ internal sealed class RegionCore
     /// <summary>A registered finalizer: its body (an Action or a Func&lt;Cx, Task&gt;), the registering Cx's capabilities and token authority, its index and name.</summary>
     private sealed record Finalizer(object Body, Capabilities Capabilities, TaskAuthority? Authority, int Index, string Name);
 
-    internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false, TaskAuthority? authority = null)
+    /// <summary>
+    /// Admits and starts a task. A <paramref name="listener"/> is told of the task before it starts and of its
+    /// completion (a combinator's branch); with <paramref name="inline"/> the first step may run at once on the
+    /// calling thread, where the driver allows it (see <see cref="TaskCore.Start"/>).
+    /// </summary>
+    internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false, TaskAuthority? authority = null,
+        ITaskListener<T>? listener = null, bool inline = false)
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
@@ -108,7 +158,7 @@ internal sealed class RegionCore
             if (!isInternal && Options.MaxTasks is { } max && Volatile.Read(ref _live) >= max)
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxTasks), max);
             if (_listCount > 64 && _listCount > 2 * Volatile.Read(ref _live)) PruneLocked();
-            task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget == default ? default : Runtime.Now), caps, body, isInternal);
+            task = new TaskCore<T>(this, name, Kernel.TaskBudget.For(this, budget, budget.IsDefault ? default : Runtime.Now), caps, body, isInternal);
             task.Authority = authority;
             // link
             task.RegionNext = _head;
@@ -122,10 +172,13 @@ internal sealed class RegionCore
                 // A finalizer of a cancelled region runs under that cancel's cleanup budget: the region's cleanup
                 // deadline (absolute, shared with every task it cancelled) and the cancel's poll quota.
                 preCancel = _reason;
-                preBudget = new Budget { Deadline = _cleanupDeadline == TimeSpan.MaxValue ? null : _cleanupDeadline, PollQuota = _cancelBudget.PollQuota };
+                var c = _cold!;
+                preBudget = new Budget { Deadline = c.CleanupDeadline == TimeSpan.MaxValue ? null : c.CleanupDeadline, PollQuota = c.CancelBudget.PollQuota };
             }
         }
         Runtime.Observer?.OnTaskSpawned(task);
+        KernelMetrics.TaskSpawned();
+        Runtime.Potential.TaskSpawned(task.Deadline);
         if (preCancel is not null)
         {
             var now = Runtime.Now;
@@ -134,11 +187,21 @@ internal sealed class RegionCore
             if (preBudget.Deadline is { } d && d <= now) task.SetReportNotBefore(now + TaskCore.OverrunReportGrace);
             task.RequestCancel(preCancel, preBudget);
         }
-        task.Start();
+        if (listener is not null)
+        {
+            task.PresetListener(listener);
+            listener.OnSpawned(task);
+        }
+        task.Start(inline);
         return task;
     }
 
-    internal RegionCore OpenChild(string name, TaskCore owner, RegionOptions options)
+    /// <summary>
+    /// Opens a child region owned by <paramref name="owner"/>. A <paramref name="held"/> region has no body task:
+    /// the owner itself plays the body (a combinator running on its caller's task), and the region does not close
+    /// before <see cref="ReleaseHold"/>, however many of its tasks already completed.
+    /// </summary>
+    internal RegionCore OpenChild(string name, TaskCore owner, RegionOptions options, bool held = false, Budget? budget = null, TimeSpan? now = null)
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
@@ -147,7 +210,7 @@ internal sealed class RegionCore
         // at birth (its body would never run) it gets the owner's cleanup deadline as its own deadline.
         var ownerCleanup = owner.CleanupDeadlineIfCancelled;
         if (ownerCleanup is { } cd && cd != TimeSpan.MaxValue)
-            options = options with { Budget = options.Budget.Meet(Budget.AtDeadline(cd)) };
+            budget = (budget ?? options.Budget).Meet(Budget.AtDeadline(options.DeferOwnerCancel is { } reserve ? cd - reserve : cd));
         RegionCore child;
         lock (this)
         {
@@ -155,7 +218,7 @@ internal sealed class RegionCore
                 throw new RegionClosedException(Name, _state, "new child regions");
             if (Options.MaxChildRegions is { } max && _openChildren >= max)
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxChildRegions), max);
-            child = new RegionCore(Runtime, name, this, owner, options);
+            child = new RegionCore(Runtime, name, this, owner, options, budget, now) { _held = held };
             (_children ??= new List<RegionCore>()).Add(child);
             _openChildren++;
         }
@@ -164,7 +227,7 @@ internal sealed class RegionCore
         return child;
     }
 
-    internal Obligation Reserve(TaskCore holder, ObligationKind kind, string description, Action<Obligation, ObligationState>? onResolve)
+    internal Obligation Reserve(TaskCore holder, ObligationKind kind, string description, object? onResolve)
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
@@ -175,22 +238,42 @@ internal sealed class RegionCore
             // needs a channel slot. A closed region has no live holder left.
             if (_state == RegionState.Closed || (_state == RegionState.Finalizing && !holder.IsInternal))
                 throw new RegionClosedException(Name, _state, "new obligations");
-            var ledger = _ledger ??= new List<Obligation>();
-            if (Options.MaxObligations is { } max && ledger.Count >= max)
+            if (Options.MaxObligations is { } max && _ledgerCount >= max)
                 throw new RegionLimitExceededException(Name, nameof(RegionOptions.MaxObligations), max);
             o = new Obligation(Runtime.NextId(), holder, this, kind, description, onResolve);
-            ledger.Add(o);
+            o.LedgerPrev = _ledgerTail;
+            if (_ledgerTail is null) _ledgerHead = o;
+            else _ledgerTail.LedgerNext = o;
+            _ledgerTail = o;
+            o.InLedger = true;
+            _ledgerCount++;
+            Runtime.Potential.ObligationReserved(o.ReservedAt);
         }
         holder.AddHeld(o);
         Runtime.Observer?.OnObligation(o, ObligationState.Reserved);
+        KernelMetrics.ObligationReserved();
         return o;
     }
 
     internal void OnObligationResolved(Obligation o, ObligationState to)
     {
-        lock (this) _ledger?.Remove(o);
+        lock (this)
+        {
+            if (o.InLedger)
+            {
+                if (o.LedgerPrev is null) _ledgerHead = o.LedgerNext;
+                else o.LedgerPrev.LedgerNext = o.LedgerNext;
+                if (o.LedgerNext is null) _ledgerTail = o.LedgerPrev;
+                else o.LedgerNext.LedgerPrev = o.LedgerPrev;
+                o.LedgerPrev = o.LedgerNext = null;
+                o.InLedger = false;
+                _ledgerCount--;
+                Runtime.Potential.ObligationResolved(o.ReservedAt);
+            }
+        }
         if (to == ObligationState.Leaked) Runtime.Diagnostics.OnLeakCounted();
         Runtime.Observer?.OnObligation(o, to);
+        KernelMetrics.ObligationResolved(to);
     }
 
     internal void AddFinalizer(object finalizer, Capabilities caps, TaskAuthority? authority, string? name)
@@ -199,7 +282,7 @@ internal sealed class RegionCore
         {
             if (_state is RegionState.Finalizing or RegionState.Closed)
                 throw new RegionClosedException(Name, _state, "new finalizers");
-            var list = _finalizers ??= new List<Finalizer>();
+            var list = C.Finalizers ??= new List<Finalizer>();
             int index = list.Count;
             list.Add(new Finalizer(finalizer, caps, authority, index, name ?? $"finalizer #{index} of region '{Name}'"));
         }
@@ -219,26 +302,32 @@ internal sealed class RegionCore
         Budget b;
         var now = Runtime.Now;
         bool armTimer = false, finalizing;
-        TimeSpan cleanupDeadline;
+        TimeSpan cleanupDeadline, regionCleanupDeadline;
         lock (this)
         {
             if (_state == RegionState.Closed) return;
+            var c = C;
             _reason = CancelReason.Strengthen(_reason, reason);
-            _cancelBudget = _cancelBudget.Meet(cleanupBudget);
-            if (_state is RegionState.Open or RegionState.Closing) _state = RegionState.Draining;
+            c.CancelBudget = c.CancelBudget.Meet(cleanupBudget);
+            if (_state is RegionState.Open or RegionState.Closing)
+            {
+                _state = RegionState.Draining;
+                Runtime.Potential.RegionDraining(+1);
+            }
             // While Finalizing, the only live task is the running finalizer: it is masked (it keeps running) but
             // now bounded by this cancel's cleanup budget.
             finalizing = _state == RegionState.Finalizing;
             tasks = SnapshotLocked();
             r = _reason!;
             // One cleanup deadline for the whole region, watched by one region timer instead of one per task.
-            b = _cancelBudget.Meet(Budget.FromTimeout(Runtime.Options.CleanupAllowanceFor(r.Kind))).Resolve(now);
+            b = c.CancelBudget.Meet(Budget.FromTimeout(Runtime.Options.CleanupAllowanceFor(r.Kind))).Resolve(now);
             cleanupDeadline = b.Deadline!.Value;
-            if (cleanupDeadline < _cleanupDeadline)
+            if (cleanupDeadline < c.CleanupDeadline)
             {
-                _cleanupDeadline = cleanupDeadline;
+                c.CleanupDeadline = cleanupDeadline;
                 armTimer = true;
             }
+            regionCleanupDeadline = c.CleanupDeadline;
         }
         if (armTimer)
         {
@@ -246,18 +335,58 @@ internal sealed class RegionCore
             TimerEntry? old;
             lock (this)
             {
-                old = _cleanupTimer;
-                _cleanupTimer = timer;
+                old = _cold!.CleanupTimer;
+                _cold.CleanupTimer = timer;
             }
             old?.Cancel();
         }
         if (!finalizing) Runtime.Observer?.OnRegionState(this, RegionState.Draining);
         // Oldest first: the list is newest-first.
-        for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b, _cleanupDeadline);
+        for (int i = tasks.Length - 1; i >= 0; i--) tasks[i].RequestCancel(r, b, regionCleanupDeadline);
     }
 
-    private TimeSpan _cleanupDeadline = TimeSpan.MaxValue;
-    private TimerEntry? _cleanupTimer;
+    /// <summary>
+    /// The owner's cancel reaching this region (ParentCancelled). With <see cref="RegionOptions.DeferOwnerCancel"/>
+    /// it is held back until the owner's cleanup deadline is that reserve away; a later, tighter cancel of the
+    /// owner brings the point forward, never back.
+    /// </summary>
+    internal void RequestCancelFromOwner(CancelReason reason, Budget cleanupBudget, TimeSpan ownerCleanupDeadline)
+    {
+        if (Options.DeferOwnerCancel is not { } reserve)
+        {
+            RequestCancel(reason, cleanupBudget);
+            return;
+        }
+        var at = ownerCleanupDeadline == TimeSpan.MaxValue ? TimeSpan.MaxValue : ownerCleanupDeadline - reserve;
+        var budget = ownerCleanupDeadline == TimeSpan.MaxValue ? cleanupBudget : cleanupBudget.Meet(Budget.AtDeadline(ownerCleanupDeadline));
+        if (at <= Runtime.Now)
+        {
+            RequestCancel(reason, budget);
+            return;
+        }
+        TimerEntry? old;
+        lock (this)
+        {
+            var c = C;
+            if (_state == RegionState.Closed || at >= c.DeferredAt) return;
+            c.DeferredAt = at;
+            old = c.DeferredTimer;
+            c.DeferredTimer = null;
+        }
+        old?.Cancel();
+        var timer = Runtime.AddTimer(at, s =>
+        {
+            var r = (RegionCore)s!;
+            r.RequestCancel(reason, budget);
+        }, this);
+        bool closed;
+        lock (this)
+        {
+            closed = _state == RegionState.Closed || _cold!.DeferredAt != at;
+            if (!closed) _cold!.DeferredTimer = timer;
+        }
+        if (closed) timer.Cancel();
+    }
 
     private void OnCleanupDeadline()
     {
@@ -324,9 +453,9 @@ internal sealed class RegionCore
                     if (_state == RegionState.Open) _state = RegionState.Closing;
                 }
                 if (Options.Policy == RegionPolicy.FailFast && outcome.Kind is OutcomeKind.Err or OutcomeKind.Panicked
-                    && !_failFastFired && _state is not (RegionState.Finalizing or RegionState.Closed) && !task.IsInternal)
+                    && _cold is not { FailFastFired: true } && _state is not (RegionState.Finalizing or RegionState.Closed) && !task.IsInternal)
                 {
-                    _failFastFired = true;
+                    C.FailFastFired = true;
                     failFast = true;
                 }
             }
@@ -335,24 +464,29 @@ internal sealed class RegionCore
         {
             RequestCancel(new CancelReason(CancelKind.FailFast, $"task '{task.Name}' ended {outcome.Kind}", Runtime.Now, Id, task.Id), Budget.Unlimited);
         }
-        if (Interlocked.Decrement(ref _live) == 0) TryQuiesce();
+        int left = Interlocked.Decrement(ref _live);
+        if (left == 0 || (left == 1 && Runtime.Options.Fault == KernelFault.CloseWithLiveTask)) TryQuiesce();
     }
 
     /// <summary>No task is live: start finalizing (or, after the finalizers, finish). Decided once, under the lock.</summary>
     private void TryQuiesce()
     {
         bool finalize = false, finish = false, next = false;
+        List<Finalizer>? fins = null;
         lock (this)
         {
-            if (Volatile.Read(ref _live) != 0 || (_main is not null && !_mainDone)) return;
+            int quiet = Runtime.Options.Fault == KernelFault.CloseWithLiveTask ? 1 : 0; // test-only fault: off by one
+            if (Volatile.Read(ref _live) > quiet || (_main is not null && !_mainDone) || _held) return;
             if (_state is RegionState.Open or RegionState.Closing or RegionState.Draining)
             {
+                if (_state == RegionState.Draining) Runtime.Potential.RegionDraining(-1);
                 _state = RegionState.Finalizing;
                 finalize = true;
+                fins = TakeFinalizersLocked();
             }
             else if (_state == RegionState.Finalizing && !_finishing)
             {
-                if (_pendingFinalizers is not null) next = true;
+                if (_cold?.PendingFinalizers is not null) next = true;
                 else
                 {
                     _finishing = true;
@@ -360,21 +494,24 @@ internal sealed class RegionCore
                 }
             }
         }
-        if (finalize) BeginFinalize();
+        if (finalize) BeginFinalize(fins);
         if (next) StartNextFinalizer();
         if (finish) Finish();
     }
 
-    private void BeginFinalize()
+    /// <summary>With the lock held, on entering Finalizing: takes the finalizers to run (null or empty: none, and the region finishes at once).</summary>
+    private List<Finalizer>? TakeFinalizersLocked()
     {
-        List<Finalizer>? fins;
-        lock (this)
-        {
-            fins = _finalizers;
-            _finalizers = null;
-            if (fins is null || fins.Count == 0) _finishing = true;
-            else _pendingFinalizers = fins;
-        }
+        var fins = _cold?.Finalizers;
+        if (fins is not null) _cold!.Finalizers = null;
+        if (fins is { Count: > 1 } && Runtime.Options.Fault == KernelFault.SkipFinalizer) fins.RemoveAt(0); // test-only fault
+        if (fins is null || fins.Count == 0) _finishing = true;
+        else _cold!.PendingFinalizers = fins;
+        return fins;
+    }
+
+    private void BeginFinalize(List<Finalizer>? fins)
+    {
         Runtime.Observer?.OnRegionState(this, RegionState.Finalizing);
         if (fins is null || fins.Count == 0)
         {
@@ -395,10 +532,10 @@ internal sealed class RegionCore
         Finalizer f;
         lock (this)
         {
-            var pending = _pendingFinalizers!;
+            var pending = _cold!.PendingFinalizers!;
             f = pending[^1];
             pending.RemoveAt(pending.Count - 1);
-            if (pending.Count == 0) _pendingFinalizers = null;
+            if (pending.Count == 0) _cold.PendingFinalizers = null;
         }
         Spawn<Unit>(f.Name, (Func<Cx, Task>)(cx => RunFinalizerAsync(cx, f)), Budget.Unlimited, f.Capabilities, isInternal: true, authority: f.Authority);
     }
@@ -432,9 +569,20 @@ internal sealed class RegionCore
     private void Finish()
     {
         List<Obligation>? stuck;
+        object? waiters = null;
+        TimerEntry? timer = null;
         lock (this)
         {
-            stuck = _ledger is { Count: > 0 } ? new List<Obligation>(_ledger) : null;
+            if (_ledgerCount > 0)
+            {
+                stuck = new List<Obligation>(_ledgerCount);
+                for (var o = _ledgerHead; o is not null; o = o.LedgerNext) stuck.Add(o);
+            }
+            else
+            {
+                stuck = null;
+                CloseLocked(out waiters, out timer); // the common case: one lock
+            }
         }
         if (stuck is not null)
         {
@@ -446,34 +594,41 @@ internal sealed class RegionCore
             if (n > 0)
             {
                 var msg = $"region '{Name}' closed with {n} reserved obligation(s)";
-                Runtime.Diagnostics.ReportLeak(null, msg, this);
-                if (Runtime.Options.LeakResponse == LeakResponse.Fail)
+                if (LeakResponses.Apply(this, null, msg) is { } failure)
                 {
-                    lock (this) _aggregate = Outcome<Unit>.Join(_aggregate, Outcome<Unit>.Err(new ObligationLeakedException(msg)));
+                    lock (this) _aggregate = Outcome<Unit>.Join(_aggregate, failure);
                 }
             }
-        }
-        List<Action>? waiters;
-        TimerEntry? timer;
-        lock (this)
-        {
-            _state = RegionState.Closed;
-            if (_reason is { } rr && !(rr.Kind == CancelKind.FailFast && rr.OriginRegion == Id))
-                _aggregate = Outcome<Unit>.Join(_aggregate, Outcome<Unit>.Cancelled(rr));
-            FinalOutcome = _aggregate;
-            waiters = _closeWaiters;
-            _closeWaiters = null;
-            timer = _deadlineTimer;
-            _deadlineTimer = null;
-            _cleanupTimer?.Cancel();
-            _cleanupTimer = null;
+            lock (this) CloseLocked(out waiters, out timer);
         }
         timer?.Cancel();
         Runtime.Diagnostics.OnSpawned(Interlocked.Exchange(ref _spawned, 0));
         Runtime.Observer?.OnRegionState(this, RegionState.Closed);
         Parent?.OnChildClosed(this);
         Owner?.OnOwnedRegionClosed(this);
-        if (waiters is not null) foreach (var w in waiters) w();
+        if (waiters is List<object> many) foreach (var w in many) FireCloseWaiter(w);
+        else if (waiters is not null) FireCloseWaiter(waiters);
+    }
+
+    /// <summary>The transition to Closed (caller holds the lock); hands back the close waiters and the deadline timer to cancel.</summary>
+    private void CloseLocked(out object? waiters, out TimerEntry? timer)
+    {
+        {
+            _state = RegionState.Closed;
+            if (_reason is { } rr && !(rr.Kind == CancelKind.FailFast && rr.OriginRegion == Id))
+                _aggregate = Outcome<Unit>.Join(_aggregate, Outcome<Unit>.Cancelled(rr));
+            waiters = _closeWaiters;
+            _closeWaiters = null;
+            timer = _deadlineTimer;
+            _deadlineTimer = null;
+            if (_cold is { } c)
+            {
+                c.CleanupTimer?.Cancel();
+                c.CleanupTimer = null;
+                c.DeferredTimer?.Cancel();
+                c.DeferredTimer = null;
+            }
+        }
     }
 
     private void OnChildClosed(RegionCore child)
@@ -485,6 +640,20 @@ internal sealed class RegionCore
             _openChildren--;
             _children?.Remove(child);
         }
+    }
+
+    /// <summary>
+    /// The owner of a held region (see <see cref="OpenChild"/>) added its last task: the region now closes as a
+    /// region whose body returned — at once when every task already completed.
+    /// </summary>
+    internal void ReleaseHold()
+    {
+        lock (this)
+        {
+            _held = false;
+            if (_state == RegionState.Open) _state = RegionState.Closing;
+        }
+        if (Volatile.Read(ref _live) == 0) TryQuiesce();
     }
 
     /// <summary>The region's body could not be spawned: close the empty region so that its owner is not left waiting for it.</summary>
@@ -499,17 +668,39 @@ internal sealed class RegionCore
     }
 
     /// <summary>Runs <paramref name="onClosed"/> once the region is Closed (immediately if it already is).</summary>
-    internal void WhenClosed(Action onClosed)
+    internal void WhenClosed(Action onClosed) => AddCloseWaiter(onClosed);
+
+    /// <summary>Tells <paramref name="waiter"/> once the region is Closed (immediately if it already is); allocates nothing for the first waiter.</summary>
+    internal void WhenClosed(IRegionCloseWaiter waiter) => AddCloseWaiter(waiter);
+
+    private void AddCloseWaiter(object waiter)
     {
         lock (this)
         {
             if (_state != RegionState.Closed)
             {
-                (_closeWaiters ??= new List<Action>()).Add(onClosed);
+                switch (_closeWaiters)
+                {
+                    case null:
+                        _closeWaiters = waiter;
+                        break;
+                    case List<object> many:
+                        many.Add(waiter);
+                        break;
+                    default:
+                        _closeWaiters = new List<object> { _closeWaiters, waiter };
+                        break;
+                }
                 return;
             }
         }
-        onClosed();
+        FireCloseWaiter(waiter);
+    }
+
+    private void FireCloseWaiter(object waiter)
+    {
+        if (waiter is IRegionCloseWaiter w) w.OnRegionClosed(this);
+        else ((Action)waiter)();
     }
 
     /// <summary>The typed outcome of a region whose body is <paramref name="main"/>.</summary>
@@ -523,4 +714,10 @@ internal sealed class RegionCore
 
     /// <inheritdoc />
     public override string ToString() => $"Region {Id} '{Name}' ({State})";
+}
+
+/// <summary>Told once, outside every lock, when a region closed (see <see cref="RegionCore.WhenClosed(IRegionCloseWaiter)"/>).</summary>
+internal interface IRegionCloseWaiter
+{
+    void OnRegionClosed(RegionCore region);
 }

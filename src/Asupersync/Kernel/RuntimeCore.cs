@@ -3,7 +3,7 @@ using Asupersync.Time;
 namespace Asupersync.Kernel;
 
 /// <summary>The kernel: ids, timers, the shutdown signal, diagnostics and the driver it runs on.</summary>
-internal sealed class RuntimeCore
+internal sealed partial class RuntimeCore
 {
     private long _ids;
     private readonly object _shutdownGate = new();
@@ -15,6 +15,7 @@ internal sealed class RuntimeCore
     {
         Driver = driver;
         Options = options;
+        Potential.Enabled = options.TrackPotential;
         Diagnostics = new RuntimeDiagnostics(this);
         Timers = new TimerQueue();
         driver.Core = this;
@@ -25,6 +26,12 @@ internal sealed class RuntimeCore
     internal readonly RuntimeDiagnostics Diagnostics;
     internal readonly TimerQueue Timers;
     internal IRuntimeObserver? Observer;
+
+    /// <summary>
+    /// True under a driver that explores schedules (the Lab): every synchronization operation then yields to the
+    /// driver first (<see cref="ChoicePoint"/>). Always false in production. Set before the first task runs.
+    /// </summary>
+    internal bool ChoicePoints;
 
     internal TimeSpan Now => Driver.Now;
 
@@ -81,6 +88,25 @@ internal sealed class RuntimeCore
         return (region, main);
     }
 
+    /// <summary>
+    /// Starts a root region whose body is <paramref name="body"/> and completes <paramref name="waiter"/> with its
+    /// outcome when it closed: the same as the overload with a callback, without a closure or a waiter list.
+    /// </summary>
+    internal void StartRoot<T>(string name, object body, RegionOptions options, RootWaiter<T> waiter)
+    {
+        var region = new RegionCore(this, name, null, null, options);
+        lock (_roots) _roots.Add(region);
+        region.Start();
+        waiter.Core = this;
+        waiter.Main = region.Spawn<T>(name, body, Budget.Unlimited, Options.RootCapabilities, isMain: true);
+        region.WhenClosed(waiter);
+    }
+
+    internal void RemoveRoot(RegionCore region)
+    {
+        lock (_roots) _roots.Remove(region);
+    }
+
     internal RegionCore[] OpenRoots
     {
         get { lock (_roots) return _roots.ToArray(); }
@@ -135,5 +161,20 @@ internal sealed class RuntimeCore
     internal void CancelRoots(CancelReason reason)
     {
         foreach (var r in OpenRoots) r.RequestCancel(reason, Budget.Unlimited);
+    }
+}
+
+/// <summary>The completion of a root run (<see cref="RuntimeCore.StartRoot{T}(string, object, RegionOptions, RootWaiter{T})"/>).</summary>
+internal sealed class RootWaiter<T> : TaskCompletionSource<Outcome<T>>, IRegionCloseWaiter
+{
+    internal RootWaiter() : base(TaskCreationOptions.RunContinuationsAsynchronously) { }
+
+    internal RuntimeCore Core = null!;
+    internal TaskCore<T> Main = null!;
+
+    void IRegionCloseWaiter.OnRegionClosed(RegionCore region)
+    {
+        Core.RemoveRoot(region);
+        TrySetResult(region.OutcomeFor(Main));
     }
 }

@@ -20,10 +20,10 @@ internal sealed class TaskBudget
     internal static TaskBudget? For(RegionCore region, Budget spawnBudget, TimeSpan now)
     {
         var shared = region.TaskBudget;
-        if (spawnBudget == default) return shared;
+        if (spawnBudget.IsDefault) return shared;
         var kind = spawnBudget.RelativeTimeout is not null ? CancelKind.Timeout : shared?.DeadlineKind ?? CancelKind.Deadline;
         var b = spawnBudget.Resolve(now).Meet(region.Budget);
         if (b.Deadline is { } d && region.Budget.Deadline is { } rd && d >= rd) kind = shared?.DeadlineKind ?? kind;
-        return b == default ? null : new TaskBudget(b, kind);
+        return b.IsDefault ? null : new TaskBudget(b, kind);
     }
 }

@@ -28,6 +28,13 @@ internal abstract class TaskCore : SynchronizationContext
     internal readonly long Id;
     internal readonly string Name;
     internal readonly bool IsInternal;        // the region's finalizer task
+
+    /// <summary>
+    /// Set before the task starts by a spawner that hands the task a resource only its body can release (an
+    /// accepted connection): a cancel that arrives before the first step does not skip the body; the body runs
+    /// with that cancel pending (its first checkpoint raises it), so it can answer or close what it was given.
+    /// </summary>
+    internal bool RunsBodyIfCancelledBeforeStart;
     private readonly Capabilities _caps;
     private Cx? _cx;
 
@@ -75,12 +82,12 @@ internal abstract class TaskCore : SynchronizationContext
         internal Queue<(object, object?)>? More;
         internal List<RegionCore>? OwnedRegions;
         internal int OpenOwned;
-        internal List<Obligation>? Held;
+        internal Obligation? HeldHead, HeldTail; // intrusive, oldest first (see Obligation)
+        internal int HeldCount;
         internal CancellationTokenSource? Cts;
         internal TimerEntry? DeadlineTimer;
         internal TimerEntry? CleanupTimer;
         internal List<Exception>? StepPanics;
-        internal object? PendingOutcome;
     }
 
     private Cold C => _cold ??= new Cold(); // callers hold lock(this)
@@ -138,8 +145,16 @@ internal abstract class TaskCore : SynchronizationContext
 
     // ---------------------------------------------------------------- start and steps
 
-    /// <summary>Arms the deadline timer and schedules the first step. Called once by the region after admission.</summary>
-    internal void Start()
+    [ThreadStatic] private static int t_inlineDepth;
+
+    /// <summary>
+    /// Arms the deadline timer and schedules the first step. Called once by the region after admission. With
+    /// <paramref name="inline"/>, and where the driver allows it (<see cref="Driver.StartsInline"/>: production, not
+    /// the Lab, whose scheduler must choose every step), the first step runs at once on this thread, nested in the
+    /// spawner's step (as Kotlin's <c>UNDISPATCHED</c>): a branch whose body completes synchronously never touches a
+    /// queue. Nesting is bounded so that recursive combinators cannot exhaust the stack.
+    /// </summary>
+    internal void Start(bool inline = false)
     {
         // The first step is preset (no other thread can have queued work for a task nobody has run yet), so
         // starting costs no lock here; a concurrent Enqueue sees _scheduled and leaves scheduling to us.
@@ -149,10 +164,34 @@ internal abstract class TaskCore : SynchronizationContext
             var t = Runtime.AddTimer(d, static s => ((TaskCore)s!).OnDeadline(), this);
             lock (this) C.DeadlineTimer = t;
         }
+        if (inline && t_inlineDepth < MaxInlineDepth && Runtime.Driver.StartsInline)
+        {
+            t_inlineDepth++;
+            try
+            {
+                RunStep();
+            }
+            finally
+            {
+                t_inlineDepth--;
+            }
+            return;
+        }
         Runtime.Driver.Schedule(this);
     }
 
+    private const int MaxInlineDepth = 8;
+
     protected abstract void StartBody();
+
+    /// <summary>Completes a task whose body already finished (the step after the completion choice point; Lab only).</summary>
+    protected abstract void FinishFinishedBody();
+
+    /// <summary>The queued item of the completion step a choice point deferred (see <see cref="ChoicePoint"/>).</summary>
+    private protected static readonly Action<object?> FinishStep = static s => ((TaskCore)s!).FinishFinishedBody();
+
+    /// <summary>True when this task's next step only completes it (kernel code, no user code): for the Lab's dependencies.</summary>
+    internal bool NextStepOnlyCompletes => ReferenceEquals(_w0, FinishStep);
 
     /// <summary>Queues a continuation (or the first step) and schedules the task if it is not already queued.</summary>
     internal void Enqueue(object callback, object? state)
@@ -178,7 +217,7 @@ internal abstract class TaskCore : SynchronizationContext
         if (schedule) Runtime.Driver.Schedule(this);
     }
 
-    /// <summary>Runs one queued item with this task's context installed. Called by the driver only.</summary>
+    /// <summary>Runs one queued item with this task's context installed. Called by the driver only (and by an inline <see cref="Start"/>).</summary>
     internal void RunStep()
     {
         object? cb;
@@ -284,11 +323,12 @@ internal abstract class TaskCore : SynchronizationContext
         RegionCore[]? regions = null;
         bool first = false, changed, armCleanup = false;
         TimeSpan cleanupDeadline;
+        long? pollLimit;
         lock (this)
         {
             if (_state == TaskState.Completed) return;
             var old = _reason;
-            _reason = CancelReason.Strengthen(_reason, reason)!;
+            _reason = Runtime.Options.Fault == KernelFault.WeakenReason ? reason : CancelReason.Strengthen(_reason, reason)!; // test-only fault
             changed = !ReferenceEquals(old, _reason);
             var allowance = Runtime.Options.CleanupAllowanceFor(_reason.Kind);
             var b = cleanupBudget.Meet(Asupersync.Budget.FromTimeout(allowance)).Resolve(now);
@@ -317,9 +357,12 @@ internal abstract class TaskCore : SynchronizationContext
             if (first && !IsInternal) cts = c.Cts;
             if ((first || changed) && c.OpenOwned > 0) regions = c.OwnedRegions!.Where(r => !r.IsClosed).ToArray();
             cleanupDeadline = c.CleanupDeadline;
+            pollLimit = c.CleanupPollLimit;
         }
 
         if (first || changed) Runtime.Observer?.OnCancelRequested(this, _reason!);
+        Runtime.Observer?.OnCleanupBudget(this, cleanupDeadline, pollLimit);
+        if (first) global::Asupersync.Diagnostics.KernelMetrics.CancelRequested(_reason!.Kind);
         if (armCleanup) ArmCleanupTimer(cleanupDeadline);
         interrupt?.Interrupt();
         if (cts is not null)
@@ -329,7 +372,7 @@ internal abstract class TaskCore : SynchronizationContext
         }
         if (regions is not null)
         {
-            foreach (var r in regions) r.RequestCancel(_reason!.ForChild(r.Id, now), cleanupBudget);
+            foreach (var r in regions) r.RequestCancelFromOwner(_reason!.ForChild(r.Id, now), cleanupBudget, cleanupDeadline);
         }
     }
 
@@ -369,7 +412,7 @@ internal abstract class TaskCore : SynchronizationContext
                     break;
                 case TaskState.Cancelling:
                 case TaskState.Finalizing:
-                    if (!CleanupExhaustedLocked()) break;
+                    if (!CleanupExhaustedLocked() && !(Runtime.Options.Fault == KernelFault.RaiseTwice && !IsInternal)) break;
                     if (!C.SecondRaiseDone)
                     {
                         C.SecondRaiseDone = true;
@@ -570,14 +613,21 @@ internal abstract class TaskCore : SynchronizationContext
                 throw new InvalidOperationException($"Task '{Name}' nested more than {MaxMaskDepth} cancel masks; masks are for short critical sections.");
             _maskDepth++;
         }
+        Runtime.Observer?.OnAccess(Id, "mask.enter");
     }
 
     internal void ExitMask()
     {
+        bool exited = false;
         lock (this)
         {
-            if (_maskDepth > 0) _maskDepth--;
+            if (_maskDepth > 0)
+            {
+                _maskDepth--;
+                exited = true;
+            }
         }
+        if (exited) Runtime.Observer?.OnAccess(Id, "mask.exit");
     }
 
     // ---------------------------------------------------------------- waits
@@ -604,7 +654,18 @@ internal abstract class TaskCore : SynchronizationContext
     {
         get
         {
+            // A reason is never unset: no reason seen now is a read linearized before any cancel (no lock needed).
+            if (Volatile.Read(ref _reason) is null) return null;
             lock (this) return _reason is null ? null : _cold?.CleanupDeadline ?? TimeSpan.MaxValue;
+        }
+    }
+
+    /// <summary>True when a pending cancel's cleanup budget also counts resumptions (a poll quota); for the Lab's refinement oracle.</summary>
+    internal bool HasCleanupPollLimit
+    {
+        get
+        {
+            lock (this) return _cold?.CleanupPollLimit is not null;
         }
     }
 
@@ -612,6 +673,12 @@ internal abstract class TaskCore : SynchronizationContext
     internal bool HasRegisteredWait
     {
         get { lock (this) return _wait is not null; }
+    }
+
+    /// <summary>The wait the task is parked in (a snapshot), for the wait-for graph.</summary>
+    internal IInterruptible? CurrentWait
+    {
+        get { lock (this) return _wait; }
     }
 
     internal void ClearWait(IInterruptible wait)
@@ -703,12 +770,32 @@ internal abstract class TaskCore : SynchronizationContext
 
     internal void AddHeld(Obligation o)
     {
-        lock (this) (C.Held ??= new List<Obligation>()).Add(o);
+        lock (this)
+        {
+            var c = C;
+            o.HeldPrev = c.HeldTail;
+            if (c.HeldTail is null) c.HeldHead = o;
+            else c.HeldTail.HeldNext = o;
+            c.HeldTail = o;
+            o.InHeld = true;
+            c.HeldCount++;
+        }
     }
 
     internal void OnObligationResolved(Obligation o)
     {
-        lock (this) _cold?.Held?.Remove(o);
+        lock (this)
+        {
+            // After completion the list was dropped (everything in it was settled): nothing to unlink.
+            if (!o.InHeld || _cold is not { } c || _state == TaskState.Completed) return;
+            if (o.HeldPrev is null) c.HeldHead = o.HeldNext;
+            else o.HeldPrev.HeldNext = o.HeldNext;
+            if (o.HeldNext is null) c.HeldTail = o.HeldPrev;
+            else o.HeldNext.HeldPrev = o.HeldPrev;
+            o.HeldPrev = o.HeldNext = null;
+            o.InHeld = false;
+            c.HeldCount--;
+        }
     }
 
     // ---------------------------------------------------------------- completion
@@ -724,9 +811,11 @@ internal abstract class TaskCore : SynchronizationContext
                 cancelledBeforeStart = null;
                 return true;
             }
-            // A finalizer always runs, also when the cancel that reached its region came first (it is masked).
-            cancelledBeforeStart = IsInternal ? null : _reason;
-            return IsInternal || _reason is null;
+            // A finalizer always runs, also when the cancel that reached its region came first (it is masked); so
+            // does a body handed a resource to release, with the cancel pending.
+            bool runs = IsInternal || RunsBodyIfCancelledBeforeStart || _reason is null;
+            cancelledBeforeStart = runs ? null : _reason;
+            return runs;
         }
     }
 
@@ -744,7 +833,12 @@ internal abstract class TaskCore : SynchronizationContext
             if (_state != TaskState.Completed) _state = TaskState.Finalizing;
             reason = _reason;
             panics = _cold?.StepPanics;
-            held = _cold?.Held is { Count: > 0 } h ? new List<Obligation>(h) : null;
+            held = null;
+            if (_cold is { HeldCount: > 0 } hc)
+            {
+                held = new List<Obligation>(hc.HeldCount);
+                for (var o = hc.HeldHead; o is not null; o = o.HeldNext) held.Add(o);
+            }
         }
         var extra = Outcome.Ok();
         if (reason is not null) extra = Outcome<Unit>.Cancelled(reason);
@@ -765,15 +859,14 @@ internal abstract class TaskCore : SynchronizationContext
                 var r = new CancelReason(CancelKind.ResourceUnavailable, $"leaked by task '{Name}'", Runtime.Now, Region.Id, Id);
                 foreach (var o in held)
                 {
+                    if (Runtime.Options.Fault == KernelFault.DropObligationSilently) continue; // test-only fault: forgotten, not recorded
                     if (o.MarkLeaked(r)) leaked.Add(o);
                 }
                 if (leaked.Count > 0)
                 {
                     var msg = $"task '{Name}' in region '{Region.Name}' ended {result.Kind} still holding {leaked.Count} reserved obligation(s): " +
                               string.Join(", ", leaked.Select(o => $"#{o.Id} {o.Kind} '{o.Description}'"));
-                    Runtime.Diagnostics.ReportLeak(this, msg);
-                    if (Runtime.Options.LeakResponse == LeakResponse.Fail)
-                        result = Outcome<Unit>.Join(result, Outcome<Unit>.Err(new ObligationLeakedException(msg)));
+                    if (LeakResponses.Apply(Region, this, msg) is { } failure) result = Outcome<Unit>.Join(result, failure);
                 }
             }
         }
@@ -785,9 +878,10 @@ internal abstract class TaskCore : SynchronizationContext
 
     /// <summary>
     /// With the lock held: the final transition to Completed, unless regions this task opened are still open
-    /// (then it records that it waits for them and returns false). Hands back what to release outside the lock.
+    /// (then it records that it waits for them and returns false; the typed part keeps the pending outcome). Hands
+    /// back what to release outside the lock.
     /// </summary>
-    protected bool TryMarkCompletedLocked(object pendingOutcome, out TimerEntry? t1, out TimerEntry? t2, out CancellationTokenSource? cts)
+    protected bool TryMarkCompletedLocked(out TimerEntry? t1, out TimerEntry? t2, out CancellationTokenSource? cts)
     {
         var c = _cold;
         t1 = t2 = null;
@@ -795,7 +889,6 @@ internal abstract class TaskCore : SynchronizationContext
         if (c is { OpenOwned: > 0 })
         {
             c.AwaitingOwned = true;
-            c.PendingOutcome = pendingOutcome;
             return false;
         }
         _state = TaskState.Completed;
@@ -807,7 +900,8 @@ internal abstract class TaskCore : SynchronizationContext
             t2 = c.CleanupTimer;
             cts = c.Cts;
             c.DeadlineTimer = c.CleanupTimer = null;
-            c.Held = null;
+            c.HeldHead = c.HeldTail = null;
+            c.HeldCount = 0;
             c.OwnedRegions = null;
         }
         return true;
@@ -821,11 +915,6 @@ internal abstract class TaskCore : SynchronizationContext
     }
 
     protected abstract void CompleteAfterOwnedRegions();
-
-    protected object? PendingOutcome
-    {
-        get { lock (this) return _cold?.PendingOutcome; }
-    }
 
     /// <summary>Classifies an exception that escaped the body.</summary>
     protected Outcome<Unit> Classify(Exception ex)
@@ -867,5 +956,9 @@ internal abstract class TaskCore : SynchronizationContext
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"Task {Id} '{Name}' ({State}) in region {Region.Id} '{Region.Name}'";
+    public override string ToString()
+    {
+        var reason = Volatile.Read(ref _reason);   // a display: no lock, a slightly stale reason is fine
+        return $"Task {Id} '{Name}' ({State}{(reason is null ? "" : ", " + reason.Kind)}) in region {Region.Id} '{Region.Name}'";
+    }
 }

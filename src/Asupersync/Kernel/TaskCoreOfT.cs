@@ -1,12 +1,21 @@
 namespace Asupersync.Kernel;
 
+/// <summary>
+/// Told once when a task completes, on the completing thread, after its joiners were released and before its
+/// region hears of it. Must be quick, must not throw and must not run user code (a JoinSet queues the task).
+/// </summary>
+internal interface ICompletionListener<T>
+{
+    void OnTaskCompleted(TaskCore<T> task, Outcome<T> outcome);
+}
+
 /// <summary>The typed part of a task: its body, its result and the tasks waiting to join it.</summary>
 internal sealed class TaskCore<T> : TaskCore
 {
     private object? _body; // Func<Cx, Task<T>> or (for T = Unit) Func<Cx, Task>; then the running body Task
     private Outcome<T> _outcome;
     private bool _completed;
-    private object? _joiners; // a JoinOp<T>, a List<JoinOp<T>>, and/or (in the list) a TaskCompletionSource for AsTask
+    private object? _joiners; // a JoinOp<T>, a TaskCompletionSource for AsTask, an ITaskListener<T>, or a List<object> of them
 
     internal TaskCore(RegionCore region, string name, TaskBudget? budget, Capabilities caps, object body, bool isInternal)
         : base(region, name, budget, caps, isInternal)
@@ -15,6 +24,9 @@ internal sealed class TaskCore<T> : TaskCore
     }
 
     internal bool IsCompleted => Volatile.Read(ref _completed);
+
+    /// <summary>Installs the completion listener before the task starts (nothing else can see the task yet).</summary>
+    internal void PresetListener(ITaskListener<T> listener) => _joiners = listener;
 
     internal Outcome<T> Outcome => _outcome;
 
@@ -59,6 +71,25 @@ internal sealed class TaskCore<T> : TaskCore
 
     private void OnBodyTask(Task t)
     {
+        if (Runtime.ChoicePoints && ReferenceEquals(Current, this))
+        {
+            // A choice point before completion (Lab only): completing reads the task's cancel state (a cancel
+            // requested after the body's last operation settles the outcome as Cancelled) and wakes its joiners,
+            // and production can run another thread between the body's last operation and that. Found by the
+            // differential soundness check (SoundnessPropertyTests).
+            _body = t;
+            Runtime.Observer?.OnChoicePoint(this);
+            Yielding = true;
+            Enqueue(FinishStep, this);
+            return;
+        }
+        FinishBody(t);
+    }
+
+    protected override void FinishFinishedBody() => FinishBody((Task)_body!);
+
+    private void FinishBody(Task t)
+    {
         _body = null;
         if (t.Status == TaskStatus.RanToCompletion)
         {
@@ -83,7 +114,8 @@ internal sealed class TaskCore<T> : TaskCore
         Complete(final);
     }
 
-    protected override void CompleteAfterOwnedRegions() => Complete((Outcome<T>)PendingOutcome!);
+    // The pending outcome waited in _outcome (nobody reads it before _completed is set).
+    protected override void CompleteAfterOwnedRegions() => Complete(_outcome);
 
     private void Complete(Outcome<T> final)
     {
@@ -92,14 +124,16 @@ internal sealed class TaskCore<T> : TaskCore
         CancellationTokenSource? cts;
         lock (this)
         {
-            if (!TryMarkCompletedLocked(final, out t1, out t2, out cts)) return; // resumes when its regions closed
-            _outcome = final;
+            _outcome = final; // read by nobody before _completed is set; kept there when the task waits for its regions
+            if (!TryMarkCompletedLocked(out t1, out t2, out cts)) return; // resumes when its regions closed
             Volatile.Write(ref _completed, true);
             joiners = _joiners;
             _joiners = null;
         }
         ReleaseAfterCompleted(t1, t2, cts);
         Runtime.Observer?.OnTaskCompleted(this, final.WithoutValue());
+        global::Asupersync.Diagnostics.KernelMetrics.TaskCompleted(final.Kind);
+        Runtime.Potential.TaskCompleted(Deadline);
         switch (joiners)
         {
             case null:
@@ -111,11 +145,19 @@ internal sealed class TaskCore<T> : TaskCore
                 foreach (var j in many)
                 {
                     if (j is JoinOp<T> op) op.TrySetResult(final);
+                    else if (j is ITaskListener<T> listener) listener.OnCompleted(this, final);
+                    else if (j is ICompletionListener<T> l) l.OnTaskCompleted(this, final);
                     else ((TaskCompletionSource<Outcome<T>>)j).TrySetResult(final);
                 }
                 break;
             case TaskCompletionSource<Outcome<T>> tcs:
                 tcs.TrySetResult(final);
+                break;
+            case ITaskListener<T> listener:
+                listener.OnCompleted(this, final);
+                break;
+            case ICompletionListener<T> completion:
+                completion.OnTaskCompleted(this, final);
                 break;
         }
         Region.OnTaskCompleted(this, final.WithoutValue());
@@ -127,8 +169,9 @@ internal sealed class TaskCore<T> : TaskCore
         if (ReferenceEquals(waiter, this))
             throw new InvalidOperationException($"Task '{Name}' tried to join itself; that would never complete.");
         waiter.Checkpoint();
-        // Lab: a read of this task's state is an access even when nothing changes (dependency tracking).
-        Runtime.Observer?.OnAccess(Id, "task");
+        // Lab: a read of this task's completion is an access even when nothing changes (dependency tracking). Only
+        // the task's completion writes what a join reads, so it is a key of its own, not the task's.
+        Runtime.Observer?.OnAccess(Id, "task.join");
         JoinOp<T> op;
         lock (this)
         {
@@ -138,7 +181,19 @@ internal sealed class TaskCore<T> : TaskCore
         }
         Runtime.Observer?.OnWait(waiter, "join", Id);
         op.Register();
+        WaitForGraph.OnParked(waiter);
         return op.AsValueTask();
+    }
+
+    /// <summary>Adds a completion listener; false when the task already completed (the caller handles it then).</summary>
+    internal bool TryAddListener(ICompletionListener<T> listener)
+    {
+        lock (this)
+        {
+            if (_completed) return false;
+            AddJoinerLocked(listener);
+            return true;
+        }
     }
 
     internal void RemoveJoiner(JoinOp<T> op)
@@ -185,4 +240,14 @@ internal sealed class TaskCore<T> : TaskCore
                 break;
         }
     }
+}
+
+/// <summary>Told of a task when it is admitted (before its first step) and when it completed: a combinator's view of its branches.</summary>
+internal interface ITaskListener<T>
+{
+    /// <summary>The task was admitted; it has not started yet.</summary>
+    void OnSpawned(TaskCore<T> task);
+
+    /// <summary>The task completed with <paramref name="outcome"/> (runs on the completing thread, outside every lock).</summary>
+    void OnCompleted(TaskCore<T> task, Outcome<T> outcome);
 }

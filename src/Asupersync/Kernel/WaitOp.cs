@@ -122,11 +122,19 @@ internal abstract class WaitOp<T> : IValueTaskSource<T>, IValueTaskSource, IInte
     void IValueTaskSource.GetResult(short token) => GetResult(token);
 }
 
-internal sealed class JoinOp<T> : WaitOp<Outcome<T>>
+internal sealed class JoinOp<T> : WaitOp<Outcome<T>>, IWaitForEdge
 {
     private readonly TaskCore<T> _target;
 
     internal JoinOp(TaskCore waiter, TaskCore<T> target) : base(waiter) => _target = target;
+
+    bool IWaitForEdge.AddTargets(List<TaskCore> into, out string resource)
+    {
+        resource = "join";
+        if (IsDone) return false;
+        into.Add(_target);
+        return true;
+    }
 
     protected override void OnInterrupted() => _target.RemoveJoiner(this);
 }
@@ -242,11 +250,13 @@ internal sealed class BridgeOp<T> : WaitOp<T>
 }
 
 /// <summary>Waits for a region to close. Not interruptible: a cancel propagates into the region instead, and the caller resumes once it closed.</summary>
-internal sealed class RegionCloseOp : WaitOp<Unit>
+internal sealed class RegionCloseOp : WaitOp<Unit>, IRegionCloseWaiter
 {
     internal RegionCloseOp(TaskCore waiter) : base(waiter) { }
 
     protected override bool IsInterruptible => false;
+
+    void IRegionCloseWaiter.OnRegionClosed(RegionCore region) => TrySetResult(default);
 }
 
 /// <summary>Waits for the runtime's shutdown signal (SIGINT/SIGTERM or <see cref="Runtime.RequestShutdown"/>).</summary>

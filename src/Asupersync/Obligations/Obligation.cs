@@ -67,15 +67,29 @@ public sealed class ObligationLeakedException : Exception
 /// ob.Commit();                // the effect is now final
 /// </code>
 /// </example>
+[System.Diagnostics.DebuggerDisplay("{ToString(),nq}")]
 public sealed class Obligation : IDisposable
 {
     private readonly TaskCore _holder;
     private readonly RegionCore _region;
-    private readonly Action<Obligation, ObligationState>? _onResolve;
-    private ObligationState _state;
-    private CancelReason? _abortReason;
+    private readonly object? _onResolve; // an Action<Obligation, ObligationState> or an IObligationHook
+    // Null while Reserved; set once, by compare-and-swap, to the final state and its reason. No lock on this object:
+    // Obligation is public, and user code locking on it must not be able to stall the runtime.
+    private Resolution? _resolution;
 
-    internal Obligation(long id, TaskCore holder, RegionCore region, ObligationKind kind, string description, Action<Obligation, ObligationState>? onResolve)
+    private sealed class Resolution(ObligationState state, CancelReason? reason)
+    {
+        internal static readonly Resolution Committed = new(ObligationState.Committed, null);
+        internal readonly ObligationState State = state;
+        internal readonly CancelReason? Reason = reason;
+    }
+
+    // Intrusive links: the region's ledger and the holder's held list are doubly linked through the obligations
+    // themselves, so reserving and resolving cost no list allocation and an O(1) unlink (each under its owner's lock).
+    internal Obligation? LedgerPrev, LedgerNext, HeldPrev, HeldNext;
+    internal bool InLedger, InHeld;
+
+    internal Obligation(long id, TaskCore holder, RegionCore region, ObligationKind kind, string description, object? onResolve)
     {
         Id = id;
         _holder = holder;
@@ -105,10 +119,10 @@ public sealed class Obligation : IDisposable
     public long RegionId => _region.Id;
 
     /// <summary>Current state.</summary>
-    public ObligationState State { get { lock (this) return _state; } }
+    public ObligationState State => Volatile.Read(ref _resolution)?.State ?? ObligationState.Reserved;
 
     /// <summary>Why it was aborted (for Aborted and Leaked), else null.</summary>
-    public CancelReason? AbortReason { get { lock (this) return _abortReason; } }
+    public CancelReason? AbortReason => Volatile.Read(ref _resolution)?.Reason;
 
     /// <summary>Commits the effect. Only the holder task may call it, once, while Reserved.</summary>
     /// <exception cref="InvalidOperationException">Not the holder, or already resolved.</exception>
@@ -139,7 +153,7 @@ public sealed class Obligation : IDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"Obligation {Id} {Kind} '{Description}' {State}";
+    public override string ToString() => $"Obligation {Id} {Kind} '{Description}' {State}, held by task {_holder.Id} '{_holder.Name}'";
 
     internal TaskCore Holder => _holder;
 
@@ -160,16 +174,27 @@ public sealed class Obligation : IDisposable
 
     private bool TryResolve(ObligationState to, CancelReason? reason)
     {
-        lock (this)
-        {
-            if (_state != ObligationState.Reserved) return false;
-            _state = to;
-            _abortReason = reason;
-        }
+        var resolution = to == ObligationState.Committed && reason is null ? Resolution.Committed : new Resolution(to, reason);
+        if (Interlocked.CompareExchange(ref _resolution, resolution, null) is not null) return false;
         _holder.OnObligationResolved(this);
         _region.OnObligationResolved(this, to);
         // The primitive's hook (free a slot, redeliver a message) runs outside every lock.
-        _onResolve?.Invoke(this, to);
+        switch (_onResolve)
+        {
+            case IObligationHook hook:
+                hook.OnResolved(this, to);
+                break;
+            case Action<Obligation, ObligationState> action:
+                action(this, to);
+                break;
+        }
         return true;
     }
+}
+
+/// <summary>A primitive's hook that runs once, outside every lock, when an obligation it handed out is resolved (frees a slot, returns permits).</summary>
+internal interface IObligationHook
+{
+    /// <summary>The obligation reached its final state <paramref name="state"/>.</summary>
+    void OnResolved(Obligation obligation, ObligationState state);
 }

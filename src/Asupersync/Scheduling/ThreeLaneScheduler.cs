@@ -92,6 +92,9 @@ internal sealed class ThreeLaneScheduler : Driver
         }
     }
 
+    /// <inheritdoc />
+    internal override bool StartsInline => true;
+
     internal override void Schedule(TaskCore task)
     {
         var lane = task.Lane;
@@ -254,7 +257,9 @@ internal sealed class ThreeLaneScheduler : Driver
         internal void Start()
         {
             // The production driver owns its worker threads; nothing else in the runtime creates threads.
+#pragma warning disable RS0030 // the production driver's worker threads (the only threads the runtime creates)
             _thread = new Thread(Run) { IsBackground = true, Name = $"asupersync-worker-{_index}" };
+#pragma warning restore RS0030
             _thread.UnsafeStart();
         }
 

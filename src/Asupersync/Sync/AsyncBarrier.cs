@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using System.Diagnostics;
 
 namespace Asupersync.Sync;
@@ -18,7 +19,7 @@ namespace Asupersync.Sync;
 /// if (r.IsLeader) PublishRound();
 /// </code>
 /// </example>
-public sealed class AsyncBarrier : IWaitOwner<bool>
+public sealed class AsyncBarrier : IWaitOwner<bool>, IWaitForResource
 {
     private readonly Lock _gate = new();
     private readonly WaitQueue<bool> _waiters = new();
@@ -50,6 +51,12 @@ public sealed class AsyncBarrier : IWaitOwner<bool>
     {
         ArgumentNullException.ThrowIfNull(cx);
         var task = cx.Task;
+        if (ChoicePoint.IsActive(task)) return ChoicePoint.BeforeAsync(task, (this, task), static s => s.Item1.WaitCore(s.task));
+        return WaitCore(task);
+    }
+
+    private ValueTask<BarrierResult> WaitCore(TaskCore task)
+    {
         task.Checkpoint();
         PrimitiveWait<bool> w;
         List<PrimitiveWait<bool>>? release = null;
@@ -91,6 +98,18 @@ public sealed class AsyncBarrier : IWaitOwner<bool>
             _waiters.Remove(wait); // a granted waiter was already released with its round: nothing to give back
             AssertInvariants();
         }
+    }
+
+    // The missing arrivals are anonymous (any task may arrive): known only in a closed world (the Lab, stuck).
+    bool IWaitForResource.AddHolders(object wait, List<TaskCore> into, out string resource)
+    {
+        resource = WaitForGraph.Name("barrier", _id, this);
+        var w = (PrimitiveWait<bool>)wait;
+        lock (_gate)
+        {
+            if (!w.Queued) return false;
+        }
+        return WaitForGraph.AnyOtherTask(w.Task, into);
     }
 
     private void AssertInvariants() => PrimitiveSupport.Invariant(_waiters.Count < _participants, ref _id, "LostWakeup", "a full round is released at once");

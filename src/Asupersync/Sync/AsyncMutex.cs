@@ -27,11 +27,12 @@ namespace Asupersync.Sync;
 /// }
 /// </code>
 /// </example>
-public sealed class AsyncMutex : IWaitOwner<MutexGuard>
+public sealed class AsyncMutex : IWaitOwner<MutexGuard>, IWaitForResource
 {
     private readonly Lock _gate = new();
     private readonly WaitQueue<MutexGuard> _waiters = new();
     private bool _held;
+    private TaskCore? _holder; // the task that took the lock (for the wait-for graph); null when unknown
     private long _id;
 
     /// <summary>Creates an unlocked mutex.</summary>
@@ -61,6 +62,12 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>
     {
         ArgumentNullException.ThrowIfNull(cx);
         var task = cx.Task;
+        if (ChoicePoint.IsActive(task)) return ChoicePoint.BeforeAsync(task, (this, task), static s => s.Item1.LockCore(s.task));
+        return LockCore(task);
+    }
+
+    private ValueTask<MutexGuard> LockCore(TaskCore task)
+    {
         task.Checkpoint();
         PrimitiveWait<MutexGuard> w;
         lock (_gate)
@@ -70,6 +77,7 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>
             if (!_held)
             {
                 _held = true;
+                _holder = task;
                 return new ValueTask<MutexGuard>(new MutexGuard(this));
             }
             w = new PrimitiveWait<MutexGuard>(task, this);
@@ -94,6 +102,7 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>
                 return false;
             }
             _held = true;
+            _holder = TaskCore.Current;
         }
         guard = new MutexGuard(this);
         return true;
@@ -118,7 +127,19 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>
         var next = _waiters.Dequeue();
         if (next is null) _held = false;
         else next.Grant(new MutexGuard(this));
+        _holder = next?.Task;
         return next;
+    }
+
+    bool IWaitForResource.AddHolders(object wait, List<TaskCore> into, out string resource)
+    {
+        resource = WaitForGraph.Name("mutex", _id, this);
+        lock (_gate)
+        {
+            if (!((PrimitiveWait<MutexGuard>)wait).Queued || _holder is null) return false;
+            into.Add(_holder);
+            return true;
+        }
     }
 
     void IWaitOwner<MutexGuard>.OnWaitInterrupted(PrimitiveWait<MutexGuard> wait)
@@ -150,7 +171,7 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>
 }
 
 /// <summary>Holds a <see cref="AsyncMutex"/>; disposing it releases the lock. Disposing twice is harmless.</summary>
-public sealed class MutexGuard : IDisposable
+public sealed class MutexGuard : IDisposable, IAsyncDisposable
 {
     private AsyncMutex? _mutex;
 
@@ -161,6 +182,19 @@ public sealed class MutexGuard : IDisposable
 
     /// <summary>Releases the lock (handing it to the oldest waiter, if any). Idempotent.</summary>
     public void Dispose() => Interlocked.Exchange(ref _mutex, null)?.Release();
+
+    /// <summary>
+    /// Releases like <see cref="Dispose"/> (for <c>await using</c>). Under the Lab this is a choice point before
+    /// the release, so other tasks can run between the critical section's last statement and the release, as
+    /// they can in production; elsewhere it completes synchronously.
+    /// </summary>
+    /// <returns>A task completing once released.</returns>
+    public ValueTask DisposeAsync()
+    {
+        if (ChoicePoint.IsActiveHere(out var task)) return ChoicePoint.BeforeAsync(task, this, static g => g.Dispose());
+        Dispose();
+        return default;
+    }
 
     internal void MarkReleased() => Volatile.Write(ref _mutex, null);
 }

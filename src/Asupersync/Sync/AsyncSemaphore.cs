@@ -18,6 +18,13 @@ namespace Asupersync.Sync;
 /// permits.</para>
 /// <para><b>Cancel-safety.</b> A cancel while waiting in <see cref="AcquireAsync"/> takes no permit; permits
 /// granted in that very instant are handed on to the next waiter.</para>
+/// <para><b>As a signal.</b> <see cref="Release(int)"/> / <see cref="AddPermits"/> add permits that no permit
+/// object holds (the <c>SemaphoreSlim(0)</c> signalling use: a producer releases, a consumer acquires and
+/// <see cref="SemaphorePermit.Forget"/>s). <see cref="SemaphorePermit.Forget"/> consumes held permits for good
+/// (Tokio's <c>forget</c>): the obligation is committed, the permits do not come back.</para>
+/// <para><b>Closing.</b> <see cref="Close"/> fails every current and future <see cref="AcquireAsync"/> with
+/// <see cref="SemaphoreClosedException"/> and makes <see cref="TryAcquire"/> return false. Permits already held
+/// stay valid and are still released normally.</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -28,11 +35,14 @@ namespace Asupersync.Sync;
 /// }
 /// </code>
 /// </example>
-public sealed class AsyncSemaphore : IWaitOwner<int>
+public sealed class AsyncSemaphore : IWaitOwner<SemaphorePermit>, IWaitForResource
 {
     private readonly Lock _gate = new();
-    private readonly WaitQueue<int> _waiters = new();
+    private readonly WaitQueue<SemaphorePermit> _waiters = new();
     private int _available;
+    private bool _closed;
+    private bool _signalled; // Release(n)/AddPermits was used: any code may add permits, so a waiter's wakers are unknown
+    private SemaphorePermit? _held; // the permits handed out, with their holder tasks (for the wait-for graph)
     private long _id;
 
     /// <summary>Creates a semaphore with <paramref name="permits"/> free permits.</summary>
@@ -49,6 +59,12 @@ public sealed class AsyncSemaphore : IWaitOwner<int>
         get { lock (_gate) return _available; }
     }
 
+    /// <summary>True once <see cref="Close"/> was called.</summary>
+    public bool IsClosed
+    {
+        get { lock (_gate) return _closed; }
+    }
+
     /// <summary>How many requests are waiting (a snapshot).</summary>
     public int WaitingCount
     {
@@ -62,41 +78,47 @@ public sealed class AsyncSemaphore : IWaitOwner<int>
     /// <param name="count">How many permits (at least 1).</param>
     /// <returns>The permit, a reserved obligation; release or dispose it.</returns>
     /// <exception cref="CancelledException">The task was cancelled before or while waiting; nothing was taken.</exception>
+    /// <exception cref="SemaphoreClosedException">The semaphore is closed, or was closed while waiting; nothing was taken.</exception>
     /// <example><code>using var permit = await sem.AcquireAsync(cx);</code></example>
     public ValueTask<SemaphorePermit> AcquireAsync(Cx cx, int count = 1)
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        if (ChoicePoint.IsActive(cx.Task)) return ChoicePoint.BeforeAsync(cx.Task, (this, cx, count), static s => s.Item1.AcquireCore(s.cx, s.count));
+        return AcquireCore(cx, count);
+    }
+
+    private ValueTask<SemaphorePermit> AcquireCore(Cx cx, int count)
+    {
         var task = cx.Task;
         task.Checkpoint();
-        PrimitiveWait<int> w;
+        PrimitiveWait<SemaphorePermit> w;
+        SemaphorePermit? now = null;
         lock (_gate)
         {
             AssertInvariants();
             PrimitiveSupport.Touch(task, ref _id, "semaphore");
+            if (_closed) return ValueTask.FromException<SemaphorePermit>(Closed());
             if (_waiters.IsEmpty && _available >= count)
             {
                 _available -= count;
+                now = HandOutLocked(count, task);
                 w = null!;
             }
             else
             {
-                w = new PrimitiveWait<int>(task, this) { Request = count };
+                w = new PrimitiveWait<SemaphorePermit>(task, this) { Request = count };
                 _waiters.Enqueue(w);
             }
         }
-        if (w is null) return new ValueTask<SemaphorePermit>(MakePermit(cx, count));
+        if (now is not null) return new ValueTask<SemaphorePermit>(MakePermit(cx, now));
         PrimitiveSupport.Park(w, "semaphore", _id);
         return Slow(cx, w);
 
-        async ValueTask<SemaphorePermit> Slow(Cx cx, PrimitiveWait<int> w)
-        {
-            int n = await w.AsValueTask();
-            return MakePermit(cx, n);
-        }
+        async ValueTask<SemaphorePermit> Slow(Cx cx, PrimitiveWait<SemaphorePermit> w) => MakePermit(cx, await w.AsValueTask());
     }
 
-    /// <summary>Acquires <paramref name="count"/> permits if they are free and nobody is queued; never waits.</summary>
+    /// <summary>Acquires <paramref name="count"/> permits if they are free, nobody is queued and the semaphore is open; never waits.</summary>
     /// <param name="cx">The acquiring task's context; that task becomes the permit's holder.</param>
     /// <param name="permit">The permit when acquired.</param>
     /// <param name="count">How many permits (at least 1).</param>
@@ -105,77 +127,178 @@ public sealed class AsyncSemaphore : IWaitOwner<int>
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        SemaphorePermit p;
         lock (_gate)
         {
             AssertInvariants();
             PrimitiveSupport.Touch(cx.Task, ref _id, "semaphore");
-            if (!_waiters.IsEmpty || _available < count)
+            if (_closed || !_waiters.IsEmpty || _available < count)
             {
                 permit = null;
                 return false;
             }
             _available -= count;
+            p = HandOutLocked(count, cx.Task);
         }
-        permit = MakePermit(cx, count);
+        permit = MakePermit(cx, p);
         return true;
     }
 
-    private SemaphorePermit MakePermit(Cx cx, int count)
+    /// <summary>A permit for <paramref name="count"/> permits held by <paramref name="holder"/>, linked into the holder list (under the lock).</summary>
+    private SemaphorePermit HandOutLocked(int count, TaskCore holder)
+    {
+        var p = new SemaphorePermit(this, count) { Holder = holder, NextHeld = _held };
+        if (_held is not null) _held.PrevHeld = p;
+        _held = p;
+        return p;
+    }
+
+    private void UnlinkLocked(SemaphorePermit p)
+    {
+        if (p.PrevHeld is not null) p.PrevHeld.NextHeld = p.NextHeld;
+        else if (ReferenceEquals(_held, p)) _held = p.NextHeld;
+        if (p.NextHeld is not null) p.NextHeld.PrevHeld = p.PrevHeld;
+        p.PrevHeld = p.NextHeld = null;
+    }
+
+    private SemaphorePermit MakePermit(Cx cx, SemaphorePermit permit)
     {
         try
         {
-            var permit = new SemaphorePermit(this, count);
-            permit.Obligation = cx.Reserve(ObligationKind.SemaphorePermit, "semaphore permit", permit.OnResolved);
+            permit.Obligation = cx.Reserve(ObligationKind.SemaphorePermit, "semaphore permit", (IObligationHook)permit);
             return permit;
         }
         catch
         {
             // The ledger refused (region limits or state): the permits were never handed out.
-            Return(count);
+            Return(permit, giveBack: true);
             throw;
         }
     }
 
-    /// <summary>Returns permits and serves waiters in order.</summary>
-    internal void Return(int count)
+    /// <summary>
+    /// Adds <paramref name="count"/> new permits (held by nobody) and serves waiters in order — the signalling use
+    /// of <c>SemaphoreSlim.Release(n)</c>. Not an obligation: it may be called from any code, inside a task or not.
+    /// </summary>
+    /// <param name="count">How many permits to add (at least 1).</param>
+    /// <returns>The number of free permits before the call.</returns>
+    /// <exception cref="SemaphoreFullException">The count of permits would overflow <see cref="int.MaxValue"/>.</exception>
+    /// <example><code>
+    /// var ready = new AsyncSemaphore(0);
+    /// // producer:   ready.Release();
+    /// // consumer:   (await ready.AcquireAsync(cx)).Forget();
+    /// </code></example>
+    public int Release(int count = 1)
     {
-        List<PrimitiveWait<int>>? granted;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        List<PrimitiveWait<SemaphorePermit>>? granted;
+        int before;
         lock (_gate)
         {
             AssertInvariants();
             PrimitiveSupport.Touch(null, ref _id, "semaphore");
+            _signalled = true;
+            before = _available;
+            if (_available > int.MaxValue - count) throw new SemaphoreFullException();
             _available += count;
+            granted = GrantLocked();
+        }
+        Deliver(granted);
+        return before;
+    }
+
+    /// <summary>Adds <paramref name="count"/> permits (Tokio's <c>add_permits</c>); the same as <see cref="Release(int)"/>.</summary>
+    /// <param name="count">How many permits to add (at least 1).</param>
+    /// <exception cref="SemaphoreFullException">The count of permits would overflow <see cref="int.MaxValue"/>.</exception>
+    public void AddPermits(int count) => Release(count);
+
+    /// <summary>
+    /// Closes the semaphore: every waiting <see cref="AcquireAsync"/> fails with <see cref="SemaphoreClosedException"/>
+    /// (taking nothing), and so does every later one; <see cref="TryAcquire"/> returns false. Held permits stay
+    /// valid and are returned as usual. Idempotent.
+    /// </summary>
+    public void Close()
+    {
+        List<PrimitiveWait<SemaphorePermit>>? failed = null;
+        lock (_gate)
+        {
+            PrimitiveSupport.Touch(null, ref _id, "semaphore");
+            if (_closed) return;
+            _closed = true;
+            if (!_waiters.IsEmpty) failed = _waiters.DrainAll();
+        }
+        PrimitiveSupport.FailAll(failed, Closed);
+    }
+
+    private static SemaphoreClosedException Closed() => new("the semaphore is closed");
+
+    /// <summary>The holder let go of <paramref name="permit"/>: its permits come back unless consumed (forgotten); serves waiters in order.</summary>
+    internal void Return(SemaphorePermit permit, bool giveBack)
+    {
+        List<PrimitiveWait<SemaphorePermit>>? granted;
+        lock (_gate)
+        {
+            AssertInvariants();
+            PrimitiveSupport.Touch(null, ref _id, "semaphore");
+            UnlinkLocked(permit);
+            if (!giveBack) return;
+            _available += permit.Count;
             granted = GrantLocked();
         }
         Deliver(granted);
     }
 
-    private List<PrimitiveWait<int>>? GrantLocked()
+    private List<PrimitiveWait<SemaphorePermit>>? GrantLocked()
     {
-        List<PrimitiveWait<int>>? granted = null;
+        List<PrimitiveWait<SemaphorePermit>>? granted = null;
         while (_waiters.Peek() is { } head && head.Request <= _available)
         {
             _waiters.Dequeue();
             _available -= (int)head.Request;
-            head.Grant((int)head.Request);
-            (granted ??= new List<PrimitiveWait<int>>()).Add(head);
+            head.Grant(HandOutLocked((int)head.Request, head.Task));
+            (granted ??= new List<PrimitiveWait<SemaphorePermit>>()).Add(head);
         }
         return granted;
     }
 
-    private static void Deliver(List<PrimitiveWait<int>>? granted)
+    // A waiter waits on every holder (only they give permits back) and on the waiter just ahead of it (served first;
+    // it leaving can let this one in; it waits in turn on the one ahead of it, so the chain covers the queue).
+    // Unknown when the semaphore is a signal (any code may Release) or has more holders than the graph follows.
+    bool IWaitForResource.AddHolders(object wait, List<TaskCore> into, out string resource)
+    {
+        resource = WaitForGraph.Name("semaphore", _id, this);
+        lock (_gate)
+        {
+            var w = (PrimitiveWait<SemaphorePermit>)wait;
+            if (!w.Queued || _signalled) return false;
+            for (var p = _held; p is not null; p = p.NextHeld)
+            {
+                if (into.Count == WaitForGraph.MaxHolders) return false;
+                into.Add(p.Holder);
+            }
+            if (w.Prev is { } ahead) into.Add(ahead.Task);
+            return true;
+        }
+    }
+
+    private static void Deliver(List<PrimitiveWait<SemaphorePermit>>? granted)
     {
         if (granted is null) return;
         foreach (var w in granted) w.Deliver();
     }
 
-    void IWaitOwner<int>.OnWaitInterrupted(PrimitiveWait<int> wait)
+    void IWaitOwner<SemaphorePermit>.OnWaitInterrupted(PrimitiveWait<SemaphorePermit> wait)
     {
         PrimitiveSupport.Touch(null, ref _id, "semaphore");
-        List<PrimitiveWait<int>>? granted;
+        List<PrimitiveWait<SemaphorePermit>>? granted;
         lock (_gate)
         {
-            if (wait.Granted) _available += wait.Value; // handed over in the instant of the cancel: give it back
+            if (wait.Granted)
+            {
+                // Handed over in the instant of the cancel: give it back.
+                UnlinkLocked(wait.Value);
+                _available += wait.Value.Count;
+            }
             else _waiters.Remove(wait);
             // Either way the head may have changed (a large request leaving can unblock smaller ones).
             granted = GrantLocked();
@@ -195,9 +318,10 @@ public sealed class AsyncSemaphore : IWaitOwner<int>
 /// Permits acquired from a <see cref="AsyncSemaphore"/>: a reserved obligation of kind
 /// <see cref="ObligationKind.SemaphorePermit"/>. Release or dispose it (only the acquiring task may).
 /// </summary>
-public sealed class SemaphorePermit : IDisposable
+public sealed class SemaphorePermit : IDisposable, IAsyncDisposable, IObligationHook
 {
     private readonly AsyncSemaphore _semaphore;
+    private volatile bool _forgotten;
 
     internal SemaphorePermit(AsyncSemaphore semaphore, int count)
     {
@@ -206,6 +330,10 @@ public sealed class SemaphorePermit : IDisposable
     }
 
     internal Obligation Obligation { get; set; } = null!;
+
+    // The wait-for graph's holder list, guarded by the semaphore's lock.
+    internal TaskCore Holder = null!;
+    internal SemaphorePermit? PrevHeld, NextHeld;
 
     /// <summary>How many permits this holds.</summary>
     public int Count { get; }
@@ -217,9 +345,56 @@ public sealed class SemaphorePermit : IDisposable
     /// <exception cref="InvalidOperationException">Not called by the holder task, or already released.</exception>
     public void Release() => Obligation.Commit();
 
+    /// <summary>
+    /// Consumes the permits for good (Tokio's <c>forget</c>): the obligation is committed but the permits are not
+    /// returned, so the semaphore has <see cref="Count"/> fewer permits from now on (until someone calls
+    /// <see cref="AsyncSemaphore.Release(int)"/>). The consuming side of the signalling use.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not called by the holder task, or already released.</exception>
+    public void Forget()
+    {
+        _forgotten = true;
+        try
+        {
+            Obligation.Commit();
+        }
+        catch
+        {
+            _forgotten = false;
+            throw;
+        }
+    }
+
     /// <summary>Returns the permits if still held (aborts the obligation); otherwise does nothing. Idempotent.</summary>
     public void Dispose() => Obligation.Dispose();
 
-    // Committed, aborted or leaked: in every case the permits go back.
-    internal void OnResolved(Obligation obligation, ObligationState state) => _semaphore.Return(Count);
+    /// <summary>
+    /// Releases like <see cref="Dispose"/> (for <c>await using</c>). Under the Lab this is a choice point before
+    /// the release, so other tasks can run between the last use of the permits and the release, as
+    /// they can in production; elsewhere it completes synchronously.
+    /// </summary>
+    /// <returns>A task completing once released.</returns>
+    public ValueTask DisposeAsync()
+    {
+        if (ChoicePoint.IsActiveHere(out var task)) return ChoicePoint.BeforeAsync(task, this, static g => g.Dispose());
+        Dispose();
+        return default;
+    }
+
+    // Committed, aborted or leaked: in every case the permits go back, unless forgotten (committed as consumed).
+    void IObligationHook.OnResolved(Obligation obligation, ObligationState state)
+    {
+        _semaphore.Return(this, giveBack: !(_forgotten && state == ObligationState.Committed));
+    }
+}
+
+/// <summary>
+/// Raised by <see cref="AsyncSemaphore.AcquireAsync"/> when the semaphore is (or becomes, while waiting) closed.
+/// </summary>
+/// <remarks>It derives from <see cref="TaskErrorException"/>: a task that lets it propagate ends Err, not Panicked.</remarks>
+public sealed class SemaphoreClosedException : TaskErrorException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What was attempted.</param>
+    public SemaphoreClosedException(string message) : base(message) { }
 }

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using System.Diagnostics;
 
 namespace Asupersync.Sync;
@@ -46,6 +47,12 @@ public sealed class Notify : IWaitOwner<Unit>
     {
         ArgumentNullException.ThrowIfNull(cx);
         var task = cx.Task;
+        if (ChoicePoint.IsActive(task)) return ChoicePoint.BeforeAsync(task, (this, task), static s => s.Item1.WaitCore(s.task));
+        return WaitCore(task);
+    }
+
+    private ValueTask WaitCore(TaskCore task)
+    {
         task.Checkpoint();
         PrimitiveWait<Unit> w;
         lock (_gate)

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 
@@ -78,6 +79,7 @@ public sealed class OnceCell<T> : IWaitOwner<bool>
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(init);
+        if (ChoicePoint.IsActive(cx.Task)) await ChoicePoint.YieldAsync(cx.Task);
         while (true)
         {
             cx.Task.Checkpoint();

@@ -31,7 +31,7 @@ internal interface IWaitOwner<T>
 /// <see cref="WaitOp{T}.TrySetResult"/> needs no handling by the granter: the interrupt handler owns the effect.
 /// This is why a cancel can never lose an item, steal a slot or swallow a wake-up meant for the next waiter.</para>
 /// </remarks>
-internal sealed class PrimitiveWait<T> : WaitOp<T>
+internal sealed class PrimitiveWait<T> : WaitOp<T>, IWaitForEdge
 {
     private readonly IWaitOwner<T> _owner;
 
@@ -49,6 +49,8 @@ internal sealed class PrimitiveWait<T> : WaitOp<T>
     internal TaskCore Task => Waiter;
 
     protected override void OnInterrupted() => _owner.OnWaitInterrupted(this);
+
+    bool IWaitForEdge.AddTargets(List<TaskCore> into, out string resource) => WaitForGraph.PrimitiveTargets(this, _owner, into, out resource);
 
     /// <summary>Marks the wait granted with <paramref name="value"/>; call under the owner's lock, after unlinking it.</summary>
     internal void Grant(T value)
@@ -165,6 +167,7 @@ internal static class PrimitiveSupport
     {
         w.Task.Runtime.Observer?.OnWait(w.Task, kind, id);
         w.Register();
+        WaitForGraph.OnParked(w.Task);
     }
 
     /// <summary>Fails every wait in <paramref name="waits"/> with <paramref name="error"/> (call outside any lock).</summary>

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using System.Diagnostics;
 
 namespace Asupersync.Sync;
@@ -20,7 +21,7 @@ namespace Asupersync.Sync;
 /// using (await rw.WriteAsync(cx)) { config = Reload(); }
 /// </code>
 /// </example>
-public sealed class RwLock : IWaitOwner<RwLockGuard>
+public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
 {
     private const long Reader = 0, Writer = 1;
 
@@ -29,6 +30,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
     private int _readers;
     private bool _writer;
     private long _id;
+    private RwLockGuard? _held; // the guards inside, with their holder tasks (for the wait-for graph)
 
     /// <summary>Creates a free lock.</summary>
     public RwLock() { }
@@ -65,6 +67,12 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
     {
         ArgumentNullException.ThrowIfNull(cx);
         var task = cx.Task;
+        if (ChoicePoint.IsActive(task)) return ChoicePoint.BeforeAsync(task, (this, task, mode), static s => s.Item1.AcquireCore(s.task, s.mode));
+        return AcquireCore(task, mode);
+    }
+
+    private ValueTask<RwLockGuard> AcquireCore(TaskCore task, long mode)
+    {
         task.Checkpoint();
         PrimitiveWait<RwLockGuard> w;
         lock (_gate)
@@ -74,7 +82,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
             if (_waiters.IsEmpty && CanEnter(mode))
             {
                 Enter(mode);
-                return new ValueTask<RwLockGuard>(new RwLockGuard(this, mode == Writer));
+                return new ValueTask<RwLockGuard>(HandOutLocked(mode, task));
             }
             w = new PrimitiveWait<RwLockGuard>(task, this) { Request = mode };
             _waiters.Enqueue(w);
@@ -104,9 +112,46 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
                 return false;
             }
             Enter(mode);
+            guard = HandOutLocked(mode, TaskCore.Current);
         }
-        guard = new RwLockGuard(this, mode == Writer);
         return true;
+    }
+
+    /// <summary>A guard held by <paramref name="holder"/> (null: not a task), linked into the holder list (under the lock).</summary>
+    private RwLockGuard HandOutLocked(long mode, TaskCore? holder)
+    {
+        var g = new RwLockGuard(this, mode == Writer) { Holder = holder, NextHeld = _held };
+        if (_held is not null) _held.PrevHeld = g;
+        _held = g;
+        return g;
+    }
+
+    private void UnlinkLocked(RwLockGuard g)
+    {
+        if (g.PrevHeld is not null) g.PrevHeld.NextHeld = g.NextHeld;
+        else if (ReferenceEquals(_held, g)) _held = g.NextHeld;
+        if (g.NextHeld is not null) g.NextHeld.PrevHeld = g.PrevHeld;
+        g.PrevHeld = g.NextHeld = null;
+    }
+
+    // A waiter waits on every holder inside and on the waiter just ahead of it (served first; it leaving can let this
+    // one in; it waits in turn on the one ahead). Unknown when a guard was taken outside a task or there are more
+    // holders than the graph follows.
+    bool IWaitForResource.AddHolders(object wait, List<TaskCore> into, out string resource)
+    {
+        resource = WaitForGraph.Name("rwlock", _id, this);
+        lock (_gate)
+        {
+            var w = (PrimitiveWait<RwLockGuard>)wait;
+            if (!w.Queued) return false;
+            for (var g = _held; g is not null; g = g.NextHeld)
+            {
+                if (g.Holder is null || into.Count == WaitForGraph.MaxHolders) return false;
+                into.Add(g.Holder);
+            }
+            if (w.Prev is { } ahead) into.Add(ahead.Task);
+            return true;
+        }
     }
 
     private bool CanEnter(long mode) => mode == Writer ? !_writer && _readers == 0 : !_writer;
@@ -117,14 +162,15 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
         else _readers++;
     }
 
-    internal void Release(bool writer)
+    internal void Release(RwLockGuard guard)
     {
         List<PrimitiveWait<RwLockGuard>>? granted;
         lock (_gate)
         {
             AssertInvariants();
             PrimitiveSupport.Touch(null, ref _id, "rwlock");
-            Leave(writer);
+            UnlinkLocked(guard);
+            Leave(guard.IsWrite);
             granted = GrantLocked();
         }
         Deliver(granted);
@@ -152,7 +198,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
         {
             _waiters.Dequeue();
             Enter(head.Request);
-            head.Grant(new RwLockGuard(this, head.Request == Writer));
+            head.Grant(HandOutLocked(head.Request, head.Task));
             (granted ??= new List<PrimitiveWait<RwLockGuard>>()).Add(head);
             if (head.Request == Writer) break;
         }
@@ -174,6 +220,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
             if (wait.Granted)
             {
                 wait.Value.MarkReleased();
+                UnlinkLocked(wait.Value);
                 Leave(wait.Request == Writer);
             }
             else
@@ -195,7 +242,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>
 }
 
 /// <summary>A read or write hold on an <see cref="RwLock"/>; disposing it leaves the lock. Idempotent.</summary>
-public sealed class RwLockGuard : IDisposable
+public sealed class RwLockGuard : IDisposable, IAsyncDisposable
 {
     private RwLock? _lock;
 
@@ -208,8 +255,25 @@ public sealed class RwLockGuard : IDisposable
     /// <summary>True for the exclusive (write) lock.</summary>
     public bool IsWrite { get; }
 
+    // The wait-for graph's holder list, guarded by the lock's gate.
+    internal TaskCore? Holder;
+    internal RwLockGuard? PrevHeld, NextHeld;
+
     /// <summary>Leaves the lock. Idempotent.</summary>
-    public void Dispose() => Interlocked.Exchange(ref _lock, null)?.Release(IsWrite);
+    public void Dispose() => Interlocked.Exchange(ref _lock, null)?.Release(this);
+
+    /// <summary>
+    /// Releases like <see cref="Dispose"/> (for <c>await using</c>). Under the Lab this is a choice point before
+    /// the release, so other tasks can run between the critical section's last statement and the release, as
+    /// they can in production; elsewhere it completes synchronously.
+    /// </summary>
+    /// <returns>A task completing once released.</returns>
+    public ValueTask DisposeAsync()
+    {
+        if (ChoicePoint.IsActiveHere(out var task)) return ChoicePoint.BeforeAsync(task, this, static g => g.Dispose());
+        Dispose();
+        return default;
+    }
 
     internal void MarkReleased() => Volatile.Write(ref _lock, null);
 }

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Asupersync.Http.Tests;
+
+/// <summary>
+/// examples/Server as a real process (issue 9): SIGINT drains — in-flight requests finish, the one longer than the
+/// drain budget is cancelled, a signal delivered twice is one request, the summary counts what clients saw; and a
+/// file-descriptor limit that makes accept fail does not stop the server.
+/// </summary>
+public class ExampleServerShutdownTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RLimit
+    {
+        public ulong Cur;
+        public ulong Max;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int prlimit(int pid, int resource, ref RLimit newLimit, out RLimit oldLimit);
+
+    private const int RlimitNofile = 7; // Linux
+
+    private const int Headroom = 12;
+
+    private sealed class ServerProcess : IDisposable
+    {
+        internal readonly Process Proc;
+        internal readonly IPEndPoint EndPoint;
+        private readonly StringBuilder _out, _err;
+
+        private ServerProcess(Process p, IPEndPoint ep, StringBuilder o, StringBuilder e)
+        {
+            Proc = p;
+            EndPoint = ep;
+            _out = o;
+            _err = e;
+        }
+
+        internal string Stdout { get { lock (_out) return _out.ToString(); } }
+
+        internal string Stderr { get { lock (_err) return _err.ToString(); } }
+
+        internal static async Task<ServerProcess> StartAsync()
+        {
+            var dll = ExampleServerEndToEndTests.FindServerDll();
+            var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+            var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add(dll);
+            psi.ArgumentList.Add("127.0.0.1:0");
+            var proc = Process.Start(psi)!;
+            var stdout = new StringBuilder();
+            var stderr = new StringBuilder();
+            var listening = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+            proc.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                lock (stdout) stdout.AppendLine(e.Data);
+                var m = Regex.Match(e.Data, @"listening on http://([0-9.]+:[0-9]+)/");
+                if (m.Success) listening.TrySetResult(IPEndPoint.Parse(m.Groups[1].Value));
+            };
+            proc.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+            proc.BeginOutputReadLine();
+            proc.BeginErrorReadLine();
+            try
+            {
+                return new ServerProcess(proc, await listening.Task.WaitAsync(Bound), stdout, stderr);
+            }
+            catch
+            {
+                proc.Kill(entireProcessTree: true);
+                proc.Dispose();
+                throw;
+            }
+        }
+
+        internal async Task<int> WaitExitAsync()
+        {
+            await Proc.WaitForExitAsync().WaitAsync(Bound);
+            Proc.WaitForExit(); // flush redirected output
+            return Proc.ExitCode;
+        }
+
+        public void Dispose()
+        {
+            if (!Proc.HasExited) Proc.Kill(entireProcessTree: true);
+            Proc.Dispose();
+        }
+    }
+
+    /// <summary>Opens a connection and sends one request; the response is read by <see cref="ReadResponseAsync"/>.</summary>
+    private static async Task<Socket> SendAsync(IPEndPoint ep, string target, bool close = true)
+    {
+        var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await s.ConnectAsync(ep).WaitAsync(Bound);
+        await s.SendAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: x\r\n{(close ? "Connection: close\r\n" : "")}\r\n"));
+        return s;
+    }
+
+    /// <summary>Reads one response head and body (Content-Length), or until the close; status 0 when closed without one.</summary>
+    private static async Task<(int Status, string Text)> ReadResponseAsync(Socket s)
+    {
+        var ms = new MemoryStream();
+        var buf = new byte[4096];
+        using var cts = new CancellationTokenSource(Bound);
+        try
+        {
+            while (true)
+            {
+                var text = Encoding.Latin1.GetString(ms.ToArray());
+                int end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (end >= 0)
+                {
+                    var m = Regex.Match(text, "Content-Length: ([0-9]+)", RegexOptions.IgnoreCase);
+                    if (m.Success && text.Length >= end + 4 + int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)) break;
+                }
+                int n = await s.ReceiveAsync(buf, SocketFlags.None, cts.Token);
+                if (n == 0) break;
+                ms.Write(buf, 0, n);
+            }
+        }
+        catch (SocketException)
+        {
+            // reset: whatever arrived before it is the answer
+        }
+        var all = Encoding.Latin1.GetString(ms.ToArray());
+        return (all.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) ? int.Parse(all.AsSpan(9, 3), CultureInfo.InvariantCulture) : 0, all);
+    }
+
+    private static int Signal => ExampleServerEndToEndTests.SigintIgnoredHere() ? 15 : 2; // SIGTERM when SIGINT is ignored (started in the background)
+
+    /// <summary>
+    /// Three requests in flight when the signal arrives: one fast, one slower but within the drain budget (5 s, of
+    /// which the last second is the cancel grace), one longer than it. The first two get their 200 (with
+    /// <c>Connection: close</c>), the third is cancelled within the budget (503), the summary counts every response,
+    /// and the exit code is 0 — also when the signal is delivered twice within microseconds (<c>timeout -s INT</c>).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Sigint_DrainsInFlightRequests_AndExitsZero(int signals)
+    {
+        if (!OperatingSystem.IsLinux()) return; // kill(2) and the example's signal handling
+        using var server = await ServerProcess.StartAsync();
+        var ep = server.EndPoint;
+        using var slow = await SendAsync(ep, "/sleep?ms=3000");
+        using var forever = await SendAsync(ep, "/sleep?ms=60000");
+        using var fast = await SendAsync(ep, "/sleep?ms=1500");
+        // A request answered after these were sent: by then the server has read them (they are in flight).
+        using (var sync = await SendAsync(ep, "/"))
+        {
+            Assert.Equal(200, (await ReadResponseAsync(sync)).Status);
+        }
+        for (int i = 0; i < signals; i++) Assert.Equal(0, kill(server.Proc.Id, Signal));
+
+        var fastR = await ReadResponseAsync(fast);
+        var slowR = await ReadResponseAsync(slow);
+        var foreverR = await ReadResponseAsync(forever);
+        int code = await server.WaitExitAsync();
+        var output = server.Stdout;
+        var detail = $"\nstdout:\n{output}\nstderr:\n{server.Stderr}\nfast: {fastR.Text}\nslow: {slowR.Text}\nforever: {foreverR.Text}";
+        Assert.True(code == 0, $"exit code {code}" + detail);
+        Assert.True(fastR.Status == 200 && fastR.Text.Contains("slept", StringComparison.Ordinal), "fast" + detail);
+        Assert.True(slowR.Status == 200 && slowR.Text.Contains("slept", StringComparison.Ordinal), "slow" + detail);
+        Assert.Contains("Connection: close", slowR.Text, StringComparison.Ordinal);
+        Assert.True(foreverR.Status == 503, "the request longer than the drain budget is cancelled" + detail);
+        var summary = Regex.Match(output, @"stopped: (\d+) responses \(([^)]*)\); connections (\d+) served, (\d+) drained, (\d+) cancelled");
+        Assert.True(summary.Success, detail);
+        Assert.True(summary.Groups[1].Value == "4", "four responses written: the sync one and all three in flight" + detail);
+        Assert.Equal("2xx 3, 5xx 1", summary.Groups[2].Value);
+    }
+}
