@@ -37,7 +37,9 @@ public class MutationTests
                     await cx.YieldAsync();
                 }
             });
-            await cx.YieldAsync();
+            // Virtual time moves only when no task is ready, so the drainer is inside its sleep (started, not
+            // cancelled before start, which would skip its body and the drain the RaiseTwice fault needs).
+            await cx.SleepAsync(TimeSpan.FromMilliseconds(1));
             drainer.Cancel(new CancelReason(CancelKind.Shutdown, "strong first"));
             drainer.Cancel(new CancelReason(CancelKind.User, "weaker second"));
             await drainer.JoinAsync(cx);
@@ -74,6 +76,7 @@ public class MutationTests
 
     [Theory]
     [InlineData(nameof(KernelFault.CloseWithLiveTask), "RegionFinalize")]
+    [InlineData(nameof(KernelFault.RaiseTwice), "rule BudgetOverrun")]
     [InlineData(nameof(KernelFault.DropObligationSilently), "Reserved obligation")]
     [InlineData(nameof(KernelFault.SkipFinalizer), "finalizer")]
     [InlineData(nameof(KernelFault.WeakenReason), "CancelStrengthen")]

@@ -47,6 +47,14 @@ public static class Select
         for (int i = 0; i < receivers.Length; i++)
             cores[i] = (receivers[i] ?? throw new ArgumentException("A receiver is null.", nameof(receivers))).Core;
         var task = cx.Task;
+        // A Lab choice point even when an item is buffered and nothing suspends: production can run another
+        // task (a sender, another consumer) between two selects.
+        if (ChoicePoint.IsActive(task)) return ChoicePoint.BeforeAsync(task, (task, cores), static s => ReceiveCore(s.task, s.cores));
+        return ReceiveCore(task, cores);
+    }
+
+    private static ValueTask<(int Index, T Item)> ReceiveCore<T>(TaskCore task, MpscCore<T>[] cores)
+    {
         task.EnsureOwnStep();
         task.Checkpoint();
         var ended = new bool[cores.Length];

@@ -95,6 +95,14 @@ public sealed class JoinSet<T> : IAsyncDisposable, IWaitOwner<TaskCompletion<T>>
     {
         ArgumentNullException.ThrowIfNull(cx);
         var task = cx.Task;
+        // A Lab choice point even when a completion is ready and nothing suspends: production can run another
+        // consumer (or a completing task) between two takes.
+        if (ChoicePoint.IsActive(task)) return ChoicePoint.BeforeAsync(task, (this, task), static s => s.Item1.NextCompletedCore(s.task));
+        return NextCompletedCore(task);
+    }
+
+    private ValueTask<TaskCompletion<T>?> NextCompletedCore(TaskCore task)
+    {
         task.EnsureOwnStep();
         task.Checkpoint();
         PrimitiveWait<TaskCompletion<T>> w;

@@ -1,3 +1,4 @@
+using Asupersync.Kernel;
 using Asupersync.Sync;
 
 namespace Asupersync;
@@ -80,15 +81,26 @@ public sealed class Interval
     public ValueTask<TimeSpan> TickAsync(Cx cx)
     {
         ArgumentNullException.ThrowIfNull(cx);
+        // A Lab choice point even when the tick is already due and nothing suspends: production can run another
+        // task between two ticks.
+        if (ChoicePoint.IsActive(cx.Task)) return ChoicePoint.BeforeAsync(cx.Task, (this, cx), static s => s.Item1.TickCore(s.cx));
+        return TickCore(cx);
+    }
+
+    private ValueTask<TimeSpan> TickCore(Cx cx)
+    {
+        cx.Task.Checkpoint();
+        var now = cx.Now; // capability check
         TimeSpan due;
         lock (_gate)
         {
             PrimitiveSupport.Touch(cx.Task, ref _id, "interval");
             due = _next;
+            // Due already: read and consumed in one atomic action (so the choice point above is the only place
+            // where another task's tick can come between).
+            if (due <= now) return new ValueTask<TimeSpan>(ConsumeLocked(now, due));
         }
-        var sleep = cx.SleepUntilAsync(due);
-        if (sleep.IsCompletedSuccessfully) return new ValueTask<TimeSpan>(Consume(cx, due));
-        return Slow(cx, sleep, due);
+        return Slow(cx, cx.SleepUntilAsync(due), due);
 
         async ValueTask<TimeSpan> Slow(Cx cx, ValueTask sleep, TimeSpan due)
         {
@@ -117,30 +129,36 @@ public sealed class Interval
         lock (_gate)
         {
             PrimitiveSupport.Touch(cx.Task, ref _id, "interval");
-            if (_next != due) return due; // another task ticked (or reset) meanwhile; this one keeps what it waited for
-            switch (MissedTickBehavior)
-            {
-                case MissedTickBehavior.Burst:
-                    _next = Add(due, Period);
-                    break;
-                case MissedTickBehavior.Delay:
-                    _next = Add(now > due ? now : due, Period);
-                    break;
-                default:
-                    if (now < due + Period)
-                    {
-                        _next = Add(due, Period); // not late by a whole period: nothing to skip
-                    }
-                    else
-                    {
-                        long behind = (now - due).Ticks / Period.Ticks; // grid points at or before now, after due
-                        _skipped += behind;
-                        _next = Add(due, TimeSpan.FromTicks(Period.Ticks * Math.Min(behind + 1, long.MaxValue / Period.Ticks)));
-                    }
-                    break;
-            }
-            return due;
+            return ConsumeLocked(now, due);
         }
+    }
+
+    /// <summary>Moves the schedule on from the tick due at <paramref name="due"/>. Caller holds the lock.</summary>
+    private TimeSpan ConsumeLocked(TimeSpan now, TimeSpan due)
+    {
+        if (_next != due) return due; // another task ticked (or reset) meanwhile; this one keeps what it waited for
+        switch (MissedTickBehavior)
+        {
+            case MissedTickBehavior.Burst:
+                _next = Add(due, Period);
+                break;
+            case MissedTickBehavior.Delay:
+                _next = Add(now > due ? now : due, Period);
+                break;
+            default:
+                if (now < due + Period)
+                {
+                    _next = Add(due, Period); // not late by a whole period: nothing to skip
+                }
+                else
+                {
+                    long behind = (now - due).Ticks / Period.Ticks; // grid points at or before now, after due
+                    _skipped += behind;
+                    _next = Add(due, TimeSpan.FromTicks(Period.Ticks * Math.Min(behind + 1, long.MaxValue / Period.Ticks)));
+                }
+                break;
+        }
+        return due;
     }
 
     private static TimeSpan Add(TimeSpan a, TimeSpan b) => a >= TimeSpan.MaxValue - b ? TimeSpan.MaxValue : a + b;
