@@ -257,9 +257,10 @@ internal sealed class LabRun : IRuntimeObserver, IIoFaultSource
             _stepTask = task;
             Touch(Key(CatTask, task.Id));
             // A user task's step runs user code, which may touch any field; unless the program declares its shared
-            // state, that makes it dependent with every other such step (see SharedState).
+            // state, that makes it dependent with every other such step (see SharedState). A region's finalizer
+            // task (internal) runs user code too: the Defer bodies.
             // The step after a task's completion choice point runs only the kernel's completion (no user code).
-            if (_undeclared && !task.IsInternal && !task.NextStepOnlyCompletes) Touch(Key(CatUserCode, 0));
+            if (_undeclared && !task.NextStepOnlyCompletes) Touch(Key(CatUserCode, 0));
             if (_live.TryGetValue(task.Id, out var lt)) lt.Waiting = false;
             Emit(new LabEvent(step, LabEventKind.Step, task.Id, 0, 0, -1, 0, _now, task.Name));
             task.RunStep();

@@ -93,6 +93,34 @@ public class VerdictTests
     }
 
     [Fact]
+    public void Dpor_Undeclared_ExploresAFinalizersPlainWrite_AgainstAnotherTasksRead()
+    {
+        // A Defer finalizer runs user code in an internal task: under the sound mode its steps are dependent with
+        // user steps like any other. x is 1 only between the two finalizers (each its own internal task, LIFO), so
+        // the reader sees 1 only if the Lab orders its read against the finalizers' steps themselves.
+        Func<Cx, Task> program = async cx =>
+        {
+            int x = 0, seen = -1;
+            var reader = cx.Spawn("reader", async cx =>
+            {
+                await cx.YieldAsync();
+                seen = x;
+            });
+            await cx.RegionAsync("r", cx =>
+            {
+                cx.Defer(() => x = 0, "resets x");
+                cx.Defer(() => x = 1, "sets x");
+                return Task.CompletedTask;
+            });
+            await reader.JoinAsync(cx);
+            if (seen == 1) throw new InvalidOperationException("the reader saw the finalizer's write");
+        };
+        var r = LabRuntime.Explore(program, new ExploreOptions { Strategy = ExploreStrategy.Dpor, MaxSchedules = 5_000, StopOnFirstFailure = false, Lab = Sound });
+        Assert.True(r.Exhausted, r.Describe());
+        Assert.True(r.Failures.Count > 0 && r.Failures.Count < r.Schedules, r.Describe());
+    }
+
+    [Fact]
     public void Dpor_Undeclared_ExhaustsTheFixedTwoStage_AndEveryClassMatchesBruteForce()
     {
         var dpor = LabRuntime.Explore(SeededBugs.TwoStage(true), new ExploreOptions { Strategy = ExploreStrategy.Dpor, MaxSchedules = 5_000, StopOnFirstFailure = false, Lab = Sound });
