@@ -84,6 +84,23 @@ foreach (bool on in new[] { false, true, false, true })
     sw.Stop();
     Console.WriteLine($"lost-update (fixed), random, choice points {(on ? "on " : "off")}: {r.Schedules / sw.Elapsed.TotalSeconds:N0} schedules/s");
 }
+// The cost of the refinement oracle (on by default): the same programs with and without it, interleaved.
+foreach (var (label, program) in new[] { ("lost-update (fixed)", SeededBugs.LostUpdate(true)), ("philosophers-3 (fixed)", SeededBugs.Philosophers(3, true)) })
+{
+    foreach (bool on in new[] { false, true, false, true })
+    {
+        var sw = Stopwatch.StartNew();
+        var r = LabRuntime.Explore(program, new ExploreOptions
+        {
+            Strategy = ExploreStrategy.Random,
+            MaxSchedules = 10_000,
+            StopOnFirstFailure = false,
+            Lab = LabOptions.Default with { CheckRefinement = on },
+        });
+        sw.Stop();
+        Console.WriteLine($"{label}, random, refinement oracle {(on ? "on " : "off")}: {r.Schedules / sw.Elapsed.TotalSeconds:N0} schedules/s");
+    }
+}
 Console.WriteLine($"Load average at end: {LoadAverage()}.");
 return 0;
 

@@ -89,6 +89,7 @@ internal sealed class MRegion
     internal long Id;
     internal long Parent;
     internal long Owner;
+    internal bool OpenedInCleanup;        // opened by an owner whose cancel was already requested: part of its cleanup
     internal RegionPhase Phase;
     internal long Deadline = Lattice.NoDeadline;
     internal int Live;                    // tasks admitted and not completed

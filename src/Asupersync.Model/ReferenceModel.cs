@@ -121,7 +121,9 @@ public sealed class ReferenceModel
             if (found is not null || t.OpenOwned == 0 || t.Phase == TaskPhase.Completed) continue;
             foreach (var r in _regions.Values)
             {
-                if (r.Owner == t.Id && r.Phase is RegionPhase.Open or RegionPhase.Closing)
+                // A region the task opened after its cancel was requested is part of its cleanup: not cancelled at
+                // birth (its body would never run) but bounded by the owner's cleanup deadline (checked at the open).
+                if (r.Owner == t.Id && !r.OpenedInCleanup && r.Phase is RegionPhase.Open or RegionPhase.Closing)
                 {
                     found = Fail(ModelRule.CancelPropagate, $"task {t.Id} was cancelled but region {r.Id} it opened was not", t, r);
                     break;
@@ -170,6 +172,12 @@ public sealed class ReferenceModel
             if (!admits) return Fail(ModelRule.RegionOpenChild, $"region {parent} admitted child region {region} while {p.Phase}", p, o);
             if (deadline > p.Deadline || deadline > o.Deadline)
                 return Fail(ModelRule.DeadlineMeet, $"child region {region} has deadline {deadline}, later than its parent's {p.Deadline} or its owner's {o.Deadline}", p, o);
+            if (o.Tier >= 0)
+            {
+                r.OpenedInCleanup = true;
+                if (o.CleanupDeadline != Lattice.NoDeadline && deadline > o.CleanupDeadline)
+                    return Fail(ModelRule.DeadlineMeet, $"region {region}, opened by task {owner} after its cancel, has deadline {deadline}, later than the owner's cleanup deadline {o.CleanupDeadline}", p, o);
+            }
             p.OpenChildren++;
             o.OpenOwned++;
         }

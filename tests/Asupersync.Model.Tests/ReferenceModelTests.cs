@@ -105,7 +105,7 @@ public class ReferenceModelTests
         Diverges(m.OpenRegion(Sub, Root, Body, Lattice.NoDeadline), ModelRule.RegionOpenChild);
         // Its cancelled tasks' cleanup may still open one.
         Ok(m.RequestCancel(Body, 4, 100, false));
-        Ok(m.OpenRegion(Sub, Root, Body, Lattice.NoDeadline));
+        Ok(m.OpenRegion(Sub, Root, Body, 100)); // a cleanup region: within the owner's cleanup deadline
     }
 
     [Fact]
@@ -212,6 +212,22 @@ public class ReferenceModelTests
         Ok(n.OpenRegion(Sub, Root, Body, Lattice.NoDeadline));
         Ok(n.RequestCancel(Body, 0, 100, false));
         Diverges(n.Step(Body), ModelRule.CancelPropagate); // the region Body opened was not cancelled
+    }
+
+    [Fact]
+    public void ARegionOpenedAfterItsOwnersCancel_IsPartOfTheCleanup_BoundedByTheCleanupDeadline()
+    {
+        // The kernel lets a cancelled task's cleanup open a region (RegionCore.OpenChild): not cancelled at birth,
+        // but its deadline is at most the owner's cleanup deadline.
+        var m = Started();
+        Ok(m.RequestCancel(Body, 0, 100, false));
+        Ok(m.OpenRegion(Sub, Root, Body, 100));
+        Ok(m.Step(Body));
+        Ok(m.EndStep());
+
+        var n = Started();
+        Ok(n.RequestCancel(Body, 0, 100, false));
+        Diverges(n.OpenRegion(Sub, Root, Body, 200), ModelRule.DeadlineMeet); // outlives the owner's cleanup
     }
 
     [Fact]
