@@ -21,7 +21,7 @@ internal static class Micro
             "race" => idiom.RaceCompleted,
             "region" => idiom.RegionOpenClose,
             "timeout" => idiom.TimeoutCompleted,
-            "root" => async () => { for (int i = 0; i < RootOps; i++) await root.RootRun(); },
+            "root" => RootLoop,
             _ => throw new ArgumentException("race|region|timeout|root", nameof(which)),
         };
         int n = which == "root" ? RootOps : IdiomBenchmarks.Ops;
@@ -42,5 +42,10 @@ internal static class Micro
         idiom.Cleanup();
         root.Cleanup();
         return 0;
+
+        async Task RootLoop()
+        {
+            for (int i = 0; i < RootOps; i++) await root.RootRun();
+        }
     }
 }
