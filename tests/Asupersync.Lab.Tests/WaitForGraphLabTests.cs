@@ -1,31 +1,12 @@
 using Asupersync.Lab.Exploration;
 using Asupersync.Sync;
+using static Asupersync.TestPrograms.DeadlockPrograms;
 
 namespace Asupersync.Lab.Tests;
 
 /// <summary>The Lab's Deadlock oracle names the resources of a wait cycle and their holders (from the kernel's wait-for graph).</summary>
 public class WaitForGraphLabTests
 {
-    private static Func<Cx, Task> LockOrder(bool fixedOrder, bool meet) => async cx =>
-    {
-        var a = new AsyncMutex();
-        var b = new AsyncMutex();
-        var met = new AsyncBarrier(2);
-        async Task Both(Cx cx, AsyncMutex first, AsyncMutex second)
-        {
-            using (await first.LockAsync(cx))
-            {
-                if (meet) await met.WaitAsync(cx);
-                else await cx.YieldAsync();
-                using (await second.LockAsync(cx)) await cx.YieldAsync();
-            }
-        }
-        var t1 = cx.Spawn("ab", cx => Both(cx, a, b));
-        var t2 = cx.Spawn("ba", cx => fixedOrder ? Both(cx, a, b) : Both(cx, b, a));
-        await t1.JoinAsync(cx);
-        await t2.JoinAsync(cx);
-    };
-
     [Fact]
     public void LockOrderDeadlock_EverySeed_NamesMutexesAndHolders()
     {
@@ -78,70 +59,6 @@ public class WaitForGraphLabTests
 public class WaitForGraphPrimitivesLabTests
 {
     private const int Seeds = 30;
-
-    /// <summary>'p' takes a semaphore permit then the mutex; 'm' takes the mutex then a permit (or, fixed, the same order as 'p').</summary>
-    private static Func<Cx, Task> SemaphoreCycle(bool fixedOrder) => async cx =>
-    {
-        var sem = new AsyncSemaphore(1);
-        var m = new AsyncMutex();
-        var met = new AsyncBarrier(2);
-        var p = cx.Spawn("p", async cx =>
-        {
-            using (await sem.AcquireAsync(cx))
-            {
-                if (!fixedOrder) await met.WaitAsync(cx);
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        var q = cx.Spawn("m", async cx =>
-        {
-            if (fixedOrder)
-            {
-                using (await sem.AcquireAsync(cx))
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-                return;
-            }
-            using (await m.LockAsync(cx))
-            {
-                await met.WaitAsync(cx);
-                using (await sem.AcquireAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        await p.JoinAsync(cx);
-        await q.JoinAsync(cx);
-    };
-
-    /// <summary>'r' reads then takes the mutex; 'w' takes the mutex then writes (fixed: writes without the mutex held).</summary>
-    private static Func<Cx, Task> RwLockCycle(bool fixedOrder) => async cx =>
-    {
-        var rw = new RwLock();
-        var m = new AsyncMutex();
-        var met = new AsyncBarrier(2);
-        var r = cx.Spawn("r", async cx =>
-        {
-            using (await rw.ReadAsync(cx))
-            {
-                if (!fixedOrder) await met.WaitAsync(cx);
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        var w = cx.Spawn("w", async cx =>
-        {
-            if (fixedOrder)
-            {
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-                using (await rw.WriteAsync(cx)) await cx.YieldAsync();
-                return;
-            }
-            using (await m.LockAsync(cx))
-            {
-                await met.WaitAsync(cx);
-                using (await rw.WriteAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        await r.JoinAsync(cx);
-        await w.JoinAsync(cx);
-    };
 
     [Fact]
     public void SemaphoreCycle_EverySeed_NamesThePermitHolder()

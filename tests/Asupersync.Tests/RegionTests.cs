@@ -106,15 +106,20 @@ public class RegionTests
     public async Task FailFast_CancelsSiblingsWithFailFast_AndReportsTheError()
     {
         CancelReason? siblingReason = null;
+        int siblingStarted = 0;
         var o = await TestRuntime.RunAsync(cx => cx.RegionAsync("r", async cx =>
         {
             cx.Spawn("sibling", async cx =>
             {
+                Volatile.Write(ref siblingStarted, 1);
                 try { await cx.SleepAsync(TimeSpan.FromHours(1)); }
                 catch (CancelledException e) { siblingReason = e.Reason; throw; }
             });
             cx.Spawn("failer", async cx =>
             {
+                // A sibling cancelled before its first step never runs its body: fail only once it is running
+                // (on a loaded machine 5 ms can pass before it starts).
+                while (Volatile.Read(ref siblingStarted) == 0) await cx.SleepAsync(TimeSpan.FromMilliseconds(1));
                 await cx.SleepAsync(TimeSpan.FromMilliseconds(5));
                 throw new TaskErrorException("bad input");
             });

@@ -1,35 +1,18 @@
 using Asupersync.Sync;
+using static Asupersync.TestPrograms.DeadlockPrograms;
 
 namespace Asupersync.Tests;
 
 /// <summary>The wait-for graph on the production multi-threaded runtime: a real deadlock is reported, a fixed program is not.</summary>
 public class WaitForGraphTests
 {
-    /// <summary>Both tasks take their first lock, meet at a barrier (so both hold one), then take the other's.</summary>
-    private static Func<Cx, Task> LockOrder(AsyncMutex a, AsyncMutex b, bool fixedOrder) => async cx =>
-    {
-        var met = new AsyncBarrier(2);
-        async Task Both(Cx cx, AsyncMutex first, AsyncMutex second)
-        {
-            using (await first.LockAsync(cx))
-            {
-                if (!fixedOrder) await met.WaitAsync(cx);
-                using (await second.LockAsync(cx)) await cx.YieldAsync();
-            }
-        }
-        var t1 = cx.Spawn("ab", cx => Both(cx, a, b));
-        var t2 = cx.Spawn("ba", cx => fixedOrder ? Both(cx, a, b) : Both(cx, b, a));
-        await t1.JoinAsync(cx);
-        await t2.JoinAsync(cx);
-    };
-
     [Fact]
     public async Task LockOrderDeadlock_IsReported_NamingTasksMutexesAndHolders()
     {
         await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2, PrintDiagnostics = false });
         var seen = new TaskCompletionSource<DiagnosticEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
         rt.Diagnostics.Reported += e => { if (e.Kind == DiagnosticKind.Deadlock) seen.TrySetResult(e); };
-        var run = rt.RunAsync(LockOrder(new AsyncMutex(), new AsyncMutex(), fixedOrder: false));
+        var run = rt.RunAsync(LockOrder(fixedOrder: false, meet: true));
         var d = await seen.Task.WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Contains("'ab' waits for mutex", d.Message);
         Assert.Contains("'ba' waits for mutex", d.Message);
@@ -79,11 +62,9 @@ public class WaitForGraphTests
     public async Task FixedLockOrder_ManyRuns_NoDeadlockReported()
     {
         await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2, PrintDiagnostics = false });
-        var a = new AsyncMutex();
-        var b = new AsyncMutex();
         for (int i = 0; i < 50; i++)
         {
-            var outcome = await rt.RunAsync(LockOrder(a, b, fixedOrder: true)).WaitAsync(TimeSpan.FromMinutes(2));
+            var outcome = await rt.RunAsync(LockOrder(fixedOrder: true, meet: false)).WaitAsync(TimeSpan.FromMinutes(2));
             Assert.True(outcome.IsOk, outcome.ToString());
         }
         Assert.DoesNotContain(rt.Diagnostics.Recent, e => e.Kind == DiagnosticKind.Deadlock);
@@ -124,70 +105,10 @@ public class WaitForGraphTests
         return d;
     }
 
-    /// <summary>'p' holds a permit and wants the mutex; 'm' holds the mutex and wants a permit (fixed: both take the permit first).</summary>
-    private static Func<Cx, Task> SemaphoreCycle(AsyncSemaphore sem, AsyncMutex m, bool fixedOrder) => async cx =>
-    {
-        var met = new AsyncBarrier(2);
-        var p = cx.Spawn("p", async cx =>
-        {
-            using (await sem.AcquireAsync(cx))
-            {
-                if (!fixedOrder) await met.WaitAsync(cx);
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        var q = cx.Spawn("m", async cx =>
-        {
-            if (fixedOrder)
-            {
-                using (await sem.AcquireAsync(cx))
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-                return;
-            }
-            using (await m.LockAsync(cx))
-            {
-                await met.WaitAsync(cx);
-                using (await sem.AcquireAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        await p.JoinAsync(cx);
-        await q.JoinAsync(cx);
-    };
-
-    /// <summary>'r' reads and wants the mutex; 'w' holds the mutex and wants to write (fixed: 'w' writes after letting the mutex go).</summary>
-    private static Func<Cx, Task> RwLockCycle(RwLock rw, AsyncMutex m, bool fixedOrder) => async cx =>
-    {
-        var met = new AsyncBarrier(2);
-        var r = cx.Spawn("r", async cx =>
-        {
-            using (await rw.ReadAsync(cx))
-            {
-                if (!fixedOrder) await met.WaitAsync(cx);
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        var w = cx.Spawn("w", async cx =>
-        {
-            if (fixedOrder)
-            {
-                using (await m.LockAsync(cx)) await cx.YieldAsync();
-                using (await rw.WriteAsync(cx)) await cx.YieldAsync();
-                return;
-            }
-            using (await m.LockAsync(cx))
-            {
-                await met.WaitAsync(cx);
-                using (await rw.WriteAsync(cx)) await cx.YieldAsync();
-            }
-        });
-        await r.JoinAsync(cx);
-        await w.JoinAsync(cx);
-    };
-
     [Fact]
     public async Task SemaphoreCycle_IsReported_NamingThePermitHolder()
     {
-        var d = await ExpectDeadlock(SemaphoreCycle(new AsyncSemaphore(1), new AsyncMutex(), fixedOrder: false));
+        var d = await ExpectDeadlock(SemaphoreCycle(fixedOrder: false));
         Assert.Matches("'m' waits for semaphore [^;]* held by task \\d+ 'p'", d.Message);
         Assert.Matches("'p' waits for mutex [^;]* held by task \\d+ 'm'", d.Message);
     }
@@ -195,7 +116,7 @@ public class WaitForGraphTests
     [Fact]
     public async Task RwLockCycle_IsReported_NamingTheReader()
     {
-        var d = await ExpectDeadlock(RwLockCycle(new RwLock(), new AsyncMutex(), fixedOrder: false));
+        var d = await ExpectDeadlock(RwLockCycle(fixedOrder: false));
         Assert.Matches("'w' waits for rwlock [^;]* held by task \\d+ 'r'", d.Message);
         Assert.Matches("'r' waits for mutex [^;]* held by task \\d+ 'w'", d.Message);
     }
@@ -204,14 +125,11 @@ public class WaitForGraphTests
     public async Task FixedSemaphoreAndRwLockOrders_ManyRuns_NoDeadlockReported()
     {
         await using var rt = Runtime.Create(new RuntimeOptions { WorkerCount = 2, PrintDiagnostics = false });
-        var sem = new AsyncSemaphore(1);
-        var rw = new RwLock();
-        var m = new AsyncMutex();
         for (int i = 0; i < 30; i++)
         {
-            var o1 = await rt.RunAsync(SemaphoreCycle(sem, m, fixedOrder: true)).WaitAsync(TimeSpan.FromMinutes(2));
+            var o1 = await rt.RunAsync(SemaphoreCycle(fixedOrder: true)).WaitAsync(TimeSpan.FromMinutes(2));
             Assert.True(o1.IsOk, o1.ToString());
-            var o2 = await rt.RunAsync(RwLockCycle(rw, m, fixedOrder: true)).WaitAsync(TimeSpan.FromMinutes(2));
+            var o2 = await rt.RunAsync(RwLockCycle(fixedOrder: true)).WaitAsync(TimeSpan.FromMinutes(2));
             Assert.True(o2.IsOk, o2.ToString());
         }
         Assert.DoesNotContain(rt.Diagnostics.Recent, e => e.Kind == DiagnosticKind.Deadlock);

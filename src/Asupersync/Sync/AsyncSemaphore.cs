@@ -42,7 +42,7 @@ public sealed class AsyncSemaphore : IWaitOwner<SemaphorePermit>, IWaitForResour
     private int _available;
     private bool _closed;
     private bool _signalled; // Release(n)/AddPermits was used: any code may add permits, so a waiter's wakers are unknown
-    private SemaphorePermit? _held; // the permits handed out, with their holder tasks (for the wait-for graph)
+    private HolderList<SemaphorePermit> _held; // the permits handed out, with their holder tasks (for the wait-for graph)
     private long _id;
 
     /// <summary>Creates a semaphore with <paramref name="permits"/> free permits.</summary>
@@ -145,21 +145,7 @@ public sealed class AsyncSemaphore : IWaitOwner<SemaphorePermit>, IWaitForResour
     }
 
     /// <summary>A permit for <paramref name="count"/> permits held by <paramref name="holder"/>, linked into the holder list (under the lock).</summary>
-    private SemaphorePermit HandOutLocked(int count, TaskCore holder)
-    {
-        var p = new SemaphorePermit(this, count) { Holder = holder, NextHeld = _held };
-        if (_held is not null) _held.PrevHeld = p;
-        _held = p;
-        return p;
-    }
-
-    private void UnlinkLocked(SemaphorePermit p)
-    {
-        if (p.PrevHeld is not null) p.PrevHeld.NextHeld = p.NextHeld;
-        else if (ReferenceEquals(_held, p)) _held = p.NextHeld;
-        if (p.NextHeld is not null) p.NextHeld.PrevHeld = p.PrevHeld;
-        p.PrevHeld = p.NextHeld = null;
-    }
+    private SemaphorePermit HandOutLocked(int count, TaskCore holder) => _held.Add(new SemaphorePermit(this, count, holder));
 
     private SemaphorePermit MakePermit(Cx cx, SemaphorePermit permit)
     {
@@ -240,7 +226,7 @@ public sealed class AsyncSemaphore : IWaitOwner<SemaphorePermit>, IWaitForResour
         {
             AssertInvariants();
             PrimitiveSupport.Touch(null, ref _id, "semaphore");
-            UnlinkLocked(permit);
+            _held.Remove(permit);
             if (!giveBack) return;
             _available += permit.Count;
             granted = GrantLocked();
@@ -271,11 +257,7 @@ public sealed class AsyncSemaphore : IWaitOwner<SemaphorePermit>, IWaitForResour
         {
             var w = (PrimitiveWait<SemaphorePermit>)wait;
             if (!w.Queued || _signalled) return false;
-            for (var p = _held; p is not null; p = p.NextHeld)
-            {
-                if (into.Count == WaitForGraph.MaxHolders) return false;
-                into.Add(p.Holder);
-            }
+            if (!_held.AddHolders(into)) return false;
             if (w.Prev is { } ahead) into.Add(ahead.Task);
             return true;
         }
@@ -296,7 +278,7 @@ public sealed class AsyncSemaphore : IWaitOwner<SemaphorePermit>, IWaitForResour
             if (wait.Granted)
             {
                 // Handed over in the instant of the cancel: give it back.
-                UnlinkLocked(wait.Value);
+                _held.Remove(wait.Value);
                 _available += wait.Value.Count;
             }
             else _waiters.Remove(wait);
@@ -318,22 +300,28 @@ public sealed class AsyncSemaphore : IWaitOwner<SemaphorePermit>, IWaitForResour
 /// Permits acquired from a <see cref="AsyncSemaphore"/>: a reserved obligation of kind
 /// <see cref="ObligationKind.SemaphorePermit"/>. Release or dispose it (only the acquiring task may).
 /// </summary>
-public sealed class SemaphorePermit : IDisposable, IAsyncDisposable, IObligationHook
+public sealed class SemaphorePermit : IDisposable, IAsyncDisposable, IObligationHook, IHeld<SemaphorePermit>
 {
     private readonly AsyncSemaphore _semaphore;
     private volatile bool _forgotten;
 
-    internal SemaphorePermit(AsyncSemaphore semaphore, int count)
+    internal SemaphorePermit(AsyncSemaphore semaphore, int count, TaskCore holder)
     {
         _semaphore = semaphore;
         Count = count;
+        Holder = holder;
     }
 
     internal Obligation Obligation { get; set; } = null!;
 
     // The wait-for graph's holder list, guarded by the semaphore's lock.
-    internal TaskCore Holder = null!;
-    internal SemaphorePermit? PrevHeld, NextHeld;
+    TaskCore? IHeld<SemaphorePermit>.Holder => Holder;
+
+    SemaphorePermit? IHeld<SemaphorePermit>.PrevHeld { get; set; }
+
+    SemaphorePermit? IHeld<SemaphorePermit>.NextHeld { get; set; }
+
+    internal TaskCore Holder { get; }
 
     /// <summary>How many permits this holds.</summary>
     public int Count { get; }

@@ -30,7 +30,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
     private int _readers;
     private bool _writer;
     private long _id;
-    private RwLockGuard? _held; // the guards inside, with their holder tasks (for the wait-for graph)
+    private HolderList<RwLockGuard> _held; // the guards inside, with their holder tasks (for the wait-for graph)
 
     /// <summary>Creates a free lock.</summary>
     public RwLock() { }
@@ -118,21 +118,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
     }
 
     /// <summary>A guard held by <paramref name="holder"/> (null: not a task), linked into the holder list (under the lock).</summary>
-    private RwLockGuard HandOutLocked(long mode, TaskCore? holder)
-    {
-        var g = new RwLockGuard(this, mode == Writer) { Holder = holder, NextHeld = _held };
-        if (_held is not null) _held.PrevHeld = g;
-        _held = g;
-        return g;
-    }
-
-    private void UnlinkLocked(RwLockGuard g)
-    {
-        if (g.PrevHeld is not null) g.PrevHeld.NextHeld = g.NextHeld;
-        else if (ReferenceEquals(_held, g)) _held = g.NextHeld;
-        if (g.NextHeld is not null) g.NextHeld.PrevHeld = g.PrevHeld;
-        g.PrevHeld = g.NextHeld = null;
-    }
+    private RwLockGuard HandOutLocked(long mode, TaskCore? holder) => _held.Add(new RwLockGuard(this, mode == Writer, holder));
 
     // A waiter waits on every holder inside and on the waiter just ahead of it (served first; it leaving can let this
     // one in; it waits in turn on the one ahead). Unknown when a guard was taken outside a task or there are more
@@ -144,11 +130,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
         {
             var w = (PrimitiveWait<RwLockGuard>)wait;
             if (!w.Queued) return false;
-            for (var g = _held; g is not null; g = g.NextHeld)
-            {
-                if (g.Holder is null || into.Count == WaitForGraph.MaxHolders) return false;
-                into.Add(g.Holder);
-            }
+            if (!_held.AddHolders(into)) return false;
             if (w.Prev is { } ahead) into.Add(ahead.Task);
             return true;
         }
@@ -169,7 +151,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
         {
             AssertInvariants();
             PrimitiveSupport.Touch(null, ref _id, "rwlock");
-            UnlinkLocked(guard);
+            _held.Remove(guard);
             Leave(guard.IsWrite);
             granted = GrantLocked();
         }
@@ -220,7 +202,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
             if (wait.Granted)
             {
                 wait.Value.MarkReleased();
-                UnlinkLocked(wait.Value);
+                _held.Remove(wait.Value);
                 Leave(wait.Request == Writer);
             }
             else
@@ -242,22 +224,28 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
 }
 
 /// <summary>A read or write hold on an <see cref="RwLock"/>; disposing it leaves the lock. Idempotent.</summary>
-public sealed class RwLockGuard : IDisposable, IAsyncDisposable
+public sealed class RwLockGuard : IDisposable, IAsyncDisposable, IHeld<RwLockGuard>
 {
     private RwLock? _lock;
 
-    internal RwLockGuard(RwLock rwLock, bool isWrite)
+    internal RwLockGuard(RwLock rwLock, bool isWrite, TaskCore? holder)
     {
         _lock = rwLock;
         IsWrite = isWrite;
+        Holder = holder;
     }
 
     /// <summary>True for the exclusive (write) lock.</summary>
     public bool IsWrite { get; }
 
     // The wait-for graph's holder list, guarded by the lock's gate.
-    internal TaskCore? Holder;
-    internal RwLockGuard? PrevHeld, NextHeld;
+    TaskCore? IHeld<RwLockGuard>.Holder => Holder;
+
+    RwLockGuard? IHeld<RwLockGuard>.PrevHeld { get; set; }
+
+    RwLockGuard? IHeld<RwLockGuard>.NextHeld { get; set; }
+
+    internal TaskCore? Holder { get; }
 
     /// <summary>Leaves the lock. Idempotent.</summary>
     public void Dispose() => Interlocked.Exchange(ref _lock, null)?.Release(this);

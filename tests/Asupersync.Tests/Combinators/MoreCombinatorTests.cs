@@ -29,14 +29,21 @@ public class MoreCombinatorTests
     [Fact]
     public Task Quorum_FailsAsSoonAsUnreachable() => Rt.Ok(async cx =>
     {
+        // The failing branches wait until the third has started: a branch cancelled before its first step never runs
+        // its body (so its finally would not run either), and on a loaded machine the two failures can come first.
+        int started = 0;
         bool drained = false;
+        async Task WhenThirdStarted(Cx cx)
+        {
+            while (Volatile.Read(ref started) == 0) await cx.YieldAsync();
+        }
         var o = await cx.QuorumAsync<int>(2, [
-            async cx => { await cx.YieldAsync(); throw new TaskErrorException("a"); },
-            async cx => { await cx.YieldAsync(); throw new TaskErrorException("b"); },
-            async cx => { try { await Rt.Forever(cx); return 1; } finally { drained = true; } },
+            async cx => { await WhenThirdStarted(cx); throw new TaskErrorException("a"); },
+            async cx => { await WhenThirdStarted(cx); throw new TaskErrorException("b"); },
+            async cx => { try { Volatile.Write(ref started, 1); await Rt.Forever(cx); return 1; } finally { Volatile.Write(ref drained, true); } },
         ]);
         Assert.True(o.IsErr);
-        Assert.True(drained);
+        Assert.True(Volatile.Read(ref drained));
     });
 
     [Fact]
