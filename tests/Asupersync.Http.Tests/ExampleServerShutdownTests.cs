@@ -281,4 +281,26 @@ public class ExampleServerShutdownTests
             foreach (var s in sockets) s.Dispose();
         }
     }
+
+    /// <summary>
+    /// Issue 9, item 8: a listener that fails for good (its socket shut down from outside: accept fails with EINVAL,
+    /// not a transient error) stops the server: the process exits by itself, non-zero, with the error on stderr, and
+    /// the connection it was serving is ended with it.
+    /// </summary>
+    [Fact]
+    public async Task ListenerFailingForGood_StopsTheServer_NonZeroExit_WithTheErrorOnStderr()
+    {
+        if (!ListenerSockets.Supported()) return;
+        using var server = await ServerProcess.StartAsync();
+        using var kept = await SendAsync(server.EndPoint, "/", close: false);
+        Assert.Equal(200, (await ReadResponseAsync(kept)).Status);
+
+        ListenerSockets.Break(server.Proc.Id, server.EndPoint.Port);
+
+        int code = await server.WaitExitAsync();
+        var detail = $"\nstdout:\n{server.Stdout}\nstderr:\n{server.Stderr}";
+        Assert.True(code != 0, "a dead listener must not exit 0" + detail);
+        Assert.Matches(@"server failed: \w+\(IOException: [^\n]*InvalidArgument", server.Stderr);
+        Assert.Contains("stopped: ", server.Stdout, StringComparison.Ordinal);
+    }
 }
