@@ -11,10 +11,7 @@ public sealed class PostgresTransactionTests : TransactionContractTests
 {
     private readonly string _schema = "bridges_tx_" + Guid.NewGuid().ToString("N")[..12];
 
-    internal static string BaseConnectionString =>
-        Environment.GetEnvironmentVariable("ASUPERSYNC_PG") is { Length: > 0 } cs
-            ? cs
-            : throw new InvalidOperationException("ASUPERSYNC_PG is not set: the PostgreSQL bridge tests need a server. Start one with: eval \"$(bash .ci/postgres.sh start)\"");
+    internal static string BaseConnectionString => Asupersync.TestSupport.TestPostgres.ConnectionString;
 
     private string ConnectionString => new NpgsqlConnectionStringBuilder(BaseConnectionString) { SearchPath = _schema }.ToString();
 

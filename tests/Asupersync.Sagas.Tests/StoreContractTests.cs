@@ -342,10 +342,7 @@ public sealed class PostgresStoreTests : SqlStoreContract
 {
     private readonly string _schema = "t_" + Guid.NewGuid().ToString("N")[..12];
 
-    internal static string ConnectionString =>
-        Environment.GetEnvironmentVariable("ASUPERSYNC_PG") is { Length: > 0 } cs
-            ? cs
-            : throw new InvalidOperationException("ASUPERSYNC_PG is not set: the PostgreSQL saga tests need a server. Start one with: eval \"$(bash .ci/postgres.sh start)\"");
+    internal static string ConnectionString => Asupersync.TestSupport.TestPostgres.ConnectionString;
 
     private PostgresSagaLogStoreOptions Options(TimeSpan? lease = null, string? worker = null) =>
         new() { Schema = _schema, LeaseDuration = lease ?? TimeSpan.FromSeconds(30), WorkerId = worker };
