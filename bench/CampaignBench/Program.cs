@@ -97,3 +97,25 @@ internal static class Programs
         for (int i = 0; i < 10; i++) await cx.YieldAsync();
     }
 }
+
+/// <summary>Programs for <c>asupersync explore --shard</c> (explore-shards.sh): the campaign's workers without the flaky check.</summary>
+public static class ShardPrograms
+{
+    /// <summary>Three tasks of ten yields each, joined; passes on every schedule.</summary>
+    /// <param name="cx">The root task's context.</param>
+    /// <returns>The root task.</returns>
+    public static async Task Workers(Cx cx)
+    {
+        var a = cx.Spawn("a", Worker);
+        var b = cx.Spawn("b", Worker);
+        var c = cx.Spawn("c", Worker);
+        await a.JoinAsync(cx);
+        await b.JoinAsync(cx);
+        await c.JoinAsync(cx);
+    }
+
+    private static async Task Worker(Cx cx)
+    {
+        for (int i = 0; i < 10; i++) await cx.YieldAsync();
+    }
+}

@@ -37,15 +37,29 @@ public static class HttpClientCx
     /// <exception cref="CancelledException">The task was cancelled before the response arrived.</exception>
     /// <exception cref="TimeoutException">The budget's deadline passed before the response arrived.</exception>
     /// <exception cref="HttpRequestException">The request failed (the obligation is Aborted).</exception>
-    public static async Task<HttpResponseMessage> SendAsync(this Cx cx, HttpClient client, HttpRequestMessage request, HttpCompletionOption completion = HttpCompletionOption.ResponseHeadersRead)
+    public static Task<HttpResponseMessage> SendAsync(this Cx cx, HttpClient client, HttpRequestMessage request, HttpCompletionOption completion = HttpCompletionOption.ResponseHeadersRead)
     {
         ArgumentNullException.ThrowIfNull(cx);
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(request);
+        return SendCoreAsync(cx, request, static (state, token) =>
+        {
+            var (c, r, o) = ((HttpClient, HttpRequestMessage, HttpCompletionOption))state!;
+            return c.SendAsync(r, o, token);
+        }, (client, request, completion), default);
+    }
+
+    /// <summary>
+    /// The bridge itself, shared by <see cref="SendAsync"/> and <see cref="CxHttpHandler"/>: capability check,
+    /// checkpoint, the IoOp obligation, the budget's deadline as a timeout, the cancel protocol.
+    /// </summary>
+    internal static async Task<HttpResponseMessage> SendCoreAsync(Cx cx, HttpRequestMessage request, Func<object?, CancellationToken, Task<HttpResponseMessage>> send, object? state, CancellationToken callerToken)
+    {
         cx.Require(Capabilities.IO);
         cx.Checkpoint();
         var token = cx.CancellationToken;
-        using var deadline = DeadlineSource(cx, token);
+        using var linked = callerToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(token, callerToken) : null;
+        using var deadline = DeadlineSource(cx, linked?.Token ?? token);
         using var ob = cx.Reserve(ObligationKind.IoOp, $"HTTP {request.Method} {request.RequestUri}");
         HttpResponseMessage response;
         try
@@ -55,7 +69,12 @@ public static class HttpClientCx
             catch (IOException e) { throw new HttpRequestException(e.Message, e); }
             // A plain await: the request runs to its end (HttpClient honours the token), so nothing is left running
             // behind the task and a response that arrived is never thrown away.
-            response = await client.SendAsync(request, completion, deadline?.Token ?? token);
+            response = await send(state, deadline?.Token ?? linked?.Token ?? token);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested && callerToken.IsCancellationRequested)
+        {
+            ob.Abort("cancelled by the caller's own token (or HttpClient.Timeout); the request may have reached the server");
+            throw;
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested && deadline is not null)
         {

@@ -13,7 +13,8 @@ namespace Asupersync.Hosting;
 /// </summary>
 /// <remarks>
 /// Runtime diagnostics (obligation leaks, budget overruns, failing finalizers) are logged as warnings; the root's
-/// outcome is logged when it closes (an error for Err, Cancelled other than by shutdown, and Panicked). Each run
+/// outcome is logged when it closes (an error for Err, Cancelled other than by shutdown, and Panicked). Every
+/// message has a stable event id (<see cref="AsupersyncHostingEvents"/>). Each run
 /// is an <see cref="Activity"/> named <c>asupersync.root</c> on the <see cref="ActivitySourceName"/> source.
 /// </remarks>
 public sealed class AsupersyncHostedService : IHostedService, IAsyncDisposable
@@ -66,11 +67,11 @@ public sealed class AsupersyncHostedService : IHostedService, IAsyncDisposable
         if (_runtime is not null) throw new InvalidOperationException("The Asupersync hosted service was already started.");
         cancellationToken.ThrowIfCancellationRequested();
         var rt = Asupersync.Runtime.Create(_options.Runtime with { PrintDiagnostics = false });
-        rt.Diagnostics.Reported += e => _logger.LogWarning("asupersync {Kind}: {Message} (task {Task}, region {Region})", e.Kind, e.Message, e.TaskName, e.RegionName);
+        rt.Diagnostics.Reported += e => AsupersyncHostingLog.RuntimeDiagnostic(_logger, e.Kind.ToString(), e.Message, e.TaskName, e.RegionName);
         _runtime = rt;
         var activity = Source.StartActivity("asupersync.root", ActivityKind.Internal);
         activity?.SetTag("asupersync.region", _options.RootName);
-        _logger.LogInformation("asupersync: root region '{Root}' started", _options.RootName);
+        AsupersyncHostingLog.RootStarted(_logger, _options.RootName);
         var run = rt.RunAsync(cx => _body(cx, _services), _options.RootName);
         run.ContinueWith(t => OnRootClosed(t.Result, activity), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return Task.CompletedTask;
@@ -81,12 +82,12 @@ public sealed class AsupersyncHostedService : IHostedService, IAsyncDisposable
         bool byShutdown = outcome.CancelReason?.Kind == CancelKind.Shutdown;
         if (outcome.IsOk || byShutdown)
         {
-            _logger.LogInformation("asupersync: root region '{Root}' closed: {Outcome}", _options.RootName, outcome);
+            AsupersyncHostingLog.RootClosed(_logger, _options.RootName, outcome.ToString());
             activity?.SetStatus(ActivityStatusCode.Ok);
         }
         else
         {
-            _logger.LogError(outcome.Exception ?? outcome.Error, "asupersync: root region '{Root}' closed: {Outcome}", _options.RootName, outcome);
+            AsupersyncHostingLog.RootFailed(_logger, outcome.Exception ?? outcome.Error, _options.RootName, outcome.ToString());
             activity?.SetStatus(ActivityStatusCode.Error, outcome.ToString());
         }
         activity?.SetTag("asupersync.outcome", outcome.Kind.ToString());
@@ -113,7 +114,7 @@ public sealed class AsupersyncHostedService : IHostedService, IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning("asupersync: the host's shutdown timeout ran out before root region '{Root}' closed; cancelling it", _options.RootName);
+            AsupersyncHostingLog.ShutdownTimedOut(_logger, _options.RootName);
             rt.RequestShutdown(); // a second signal always cancels
             await _completion.Task.ConfigureAwait(false);
         }

@@ -12,7 +12,7 @@ public class HostedServiceTests
 
     private sealed class ListLogger : ILoggerProvider, ILogger
     {
-        public ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
+        public ConcurrentQueue<(LogLevel Level, string Message, EventId Event)> Entries { get; } = new();
 
         public ILogger CreateLogger(string categoryName) => this;
 
@@ -23,7 +23,7 @@ public class HostedServiceTests
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((logLevel, formatter(state, exception)));
+            Entries.Enqueue((logLevel, formatter(state, exception), eventId));
     }
 
     private static IHost Build(Func<Cx, IServiceProvider, Task> body, ListLogger log, Action<AsupersyncHostOptions>? configure = null)
@@ -74,6 +74,31 @@ public class HostedServiceTests
     }
 
     [Fact]
+    public async Task EveryMessage_HasItsStableEventId()
+    {
+        Assert.Equal([1, 2, 3, 4, 10], new[] { AsupersyncHostingEvents.RootStarted, AsupersyncHostingEvents.RootClosed, AsupersyncHostingEvents.RootFailed, AsupersyncHostingEvents.ShutdownTimedOut, AsupersyncHostingEvents.RuntimeDiagnostic }.Select(e => e.Id));
+        var ok = new ListLogger();
+        using (var host = Build((cx, _) => cx.ShutdownSignalAsync().AsTask(), ok))
+        {
+            await host.StartAsync().WaitAsync(HangGuard);
+            await host.StopAsync().WaitAsync(HangGuard);
+        }
+        Assert.Contains(ok.Entries, e => e.Event == AsupersyncHostingEvents.RootStarted && e.Event.Name == "RootStarted" && e.Level == LogLevel.Information && e.Message.Contains("started", StringComparison.Ordinal));
+        Assert.True(ok.Entries.Any(e => e.Event == AsupersyncHostingEvents.RootClosed && e.Level == LogLevel.Information && e.Message.Contains("closed: ", StringComparison.Ordinal)), string.Join("\n", ok.Entries));
+        // Every message of the service (they all start with "asupersync") has an id; the host's own messages need not.
+        Assert.DoesNotContain(ok.Entries, e => e.Message.StartsWith("asupersync", StringComparison.Ordinal) && e.Event.Id == 0);
+
+        var failed = new ListLogger();
+        using (var host = Build(async (cx, _) => { await cx.YieldAsync(); throw new TaskErrorException("no config"); }, failed, o => o.StopApplicationWhenRootEnds = false))
+        {
+            await host.StartAsync().WaitAsync(HangGuard);
+            await host.Services.GetRequiredService<AsupersyncHostedService>().Completion.WaitAsync(HangGuard);
+            await host.StopAsync().WaitAsync(HangGuard);
+        }
+        Assert.Contains(failed.Entries, e => e.Event == AsupersyncHostingEvents.RootFailed && e.Level == LogLevel.Error && e.Message.Contains("no config", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task RootThatFails_IsLoggedAsError_AndStopsTheApplication()
     {
         var log = new ListLogger();
@@ -111,7 +136,7 @@ public class HostedServiceTests
         await host.StartAsync().WaitAsync(HangGuard);
         await leaked.Task.WaitAsync(HangGuard);
         await host.StopAsync().WaitAsync(HangGuard);
-        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("ObligationLeak") && e.Message.Contains("unfinished write"));
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Event == AsupersyncHostingEvents.RuntimeDiagnostic && e.Message.Contains("ObligationLeak") && e.Message.Contains("unfinished write"));
     }
 
     [Fact]
@@ -134,7 +159,7 @@ public class HostedServiceTests
         var outcome = await host.Services.GetRequiredService<AsupersyncHostedService>().Completion;
         Assert.Equal(OutcomeKind.Cancelled, outcome.Kind);
         Assert.Equal(CancelKind.Shutdown, reason!.Kind);
-        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("shutdown timeout"));
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Warning && e.Event == AsupersyncHostingEvents.ShutdownTimedOut && e.Message.Contains("shutdown timeout"));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Asupersync.Tests.Shared;
 using Asupersync.Net;
 using static Asupersync.Net.Tests.NetFixture;
 
@@ -12,19 +13,7 @@ namespace Asupersync.Net.Tests;
 
 public class TlsTests
 {
-    internal static X509Certificate2 SelfSigned()
-    {
-        using var key = RSA.Create(2048);
-        var req = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("localhost");
-        san.AddIpAddress(IPAddress.Loopback);
-        req.CertificateExtensions.Add(san.Build());
-        using var cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
-    }
-
-    private static readonly X509Certificate2 Cert = SelfSigned();
+    private static readonly X509Certificate2 Cert = TestCertificates.Localhost;
 
     private static SslServerAuthenticationOptions ServerOptions() => new()
     {

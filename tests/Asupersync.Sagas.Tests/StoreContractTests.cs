@@ -378,7 +378,7 @@ public sealed class PostgresStoreTests : SqlStoreContract
         var saga = new Saga("c").Step("a", (_, _) => Task.CompletedTask, null);
         // Long enough that a loaded machine cannot let the leases expire between the claims and the "everything is
         // held" check (300 ms did, under a load average of 70); the sleep then waits twice the lease.
-        var lease = TimeSpan.FromSeconds(3);
+        var lease = TimeSpan.FromSeconds(5);
         var (a1, b1, b2, stale, renewed) = await TestRuntime.RunAsync(async cx =>
         {
             await using var a = await PostgresSagaLogStore.OpenAsync(cx, ConnectionString, Options(lease, "A"));
@@ -425,7 +425,9 @@ public sealed class PostgresStoreTests : SqlStoreContract
         // Long enough that a loaded machine's scheduling delays do not lose it. The compensation (2.5 leases) outlives
         // the default 5 s cleanup allowance of the ParentCancelled that reaches the saga's step region, so this runtime
         // raises the allowances: what is tested is the heartbeat, not the budget (a CI machine once ran out of it).
-        var lease = TimeSpan.FromSeconds(3);
+        // 6 s: the heartbeat renews every 2 s, so a renewal may be late by up to 4 s (a loaded 2-core machine's stalls)
+        // before a claim could steal the saga.
+        var lease = TimeSpan.FromSeconds(6);
         var allowances = new Dictionary<CancelKind, TimeSpan>
         {
             [CancelKind.User] = TimeSpan.FromSeconds(45),
@@ -465,7 +467,7 @@ public sealed class PostgresStoreTests : SqlStoreContract
     [Fact]
     public async Task Heartbeat_KeepsALongSagaOwned_PastManyLeaseDurations()
     {
-        var lease = TimeSpan.FromSeconds(2); // long enough that a loaded machine's scheduling delays (load average 70 seen) do not lose it
+        var lease = TimeSpan.FromSeconds(6); // renewed every 2 s: a renewal may be up to 4 s late (load average 70 seen) before the lease is lost
         var saga = new Saga("long").Step("wait", (cx, _) => cx.SleepAsync(lease * 2.5).AsTask(), null);
         var (o, stolen) = await TestRuntime.RunAsync(async cx =>
         {

@@ -114,11 +114,7 @@ internal sealed class ExploreShardResult
         {
             if (r.Plan != plan) throw new ArgumentException($"Results of different explorations cannot merge: {plan.Describe()} vs {r.Plan.Describe()}.");
         }
-        var seen = new HashSet<int>();
-        foreach (var i in list.SelectMany(r => r.Shards))
-        {
-            if (!seen.Add(i)) throw new ArgumentException($"Shard {i}/{plan.ShardCount} appears more than once.");
-        }
+        ResultFile.CheckShards(list.Select(r => r.Shards), plan.ShardCount, requireAll: false, nameof(parts));
         var ordered = list.SelectMany(r => r.Shards.Select((s, k) => (Shard: s, Part: r, K: k))).OrderBy(x => x.Shard).ToList();
         var classes = new HashSet<ulong>();
         foreach (var r in list) classes.UnionWith(r.Classes);
@@ -212,64 +208,37 @@ internal sealed class ExploreShardResult
         File.WriteAllText(path, ToJson());
     }
 
-    internal static ExploreShardResult FromJson(string json, string source)
+    internal static ExploreShardResult FromJson(string json, string source) => ResultFile.Read(json, source, FormatName, FormatVersion, root =>
     {
-        try
+        var p = root.GetProperty("plan");
+        var plan = new ExplorePlan(p.GetProperty("program").GetString()!, Enum.Parse<ExploreStrategy>(p.GetProperty("strategy").GetString()!),
+            p.GetProperty("pctDepth").GetInt32(), p.GetProperty("declaredState").GetBoolean(), p.GetProperty("seed").GetUInt64(),
+            p.GetProperty("maxSchedules").GetInt32(), p.GetProperty("shardCount").GetInt32());
+        var shards = ResultFile.ReadShards(root.GetProperty("shards"), plan.ShardCount, source);
+        var classes = root.GetProperty("classes").EnumerateArray().Select(e => ulong.Parse(e.GetString()!, NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToHashSet();
+        if (classes.Count != root.GetProperty("classCount").GetInt32()) throw new InvalidDataException($"{source}: classCount does not match the classes listed.");
+        return new ExploreShardResult
         {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var f) || f.GetString() != FormatName)
-                throw new InvalidDataException($"{source} is not an {FormatName} file.");
-            int version = root.GetProperty("version").GetInt32();
-            if (version != FormatVersion)
-                throw new InvalidDataException($"{source} has format version {version}; this asupersync reads version {FormatVersion}.");
-            var p = root.GetProperty("plan");
-            var plan = new ExplorePlan(p.GetProperty("program").GetString()!, Enum.Parse<ExploreStrategy>(p.GetProperty("strategy").GetString()!),
-                p.GetProperty("pctDepth").GetInt32(), p.GetProperty("declaredState").GetBoolean(), p.GetProperty("seed").GetUInt64(),
-                p.GetProperty("maxSchedules").GetInt32(), p.GetProperty("shardCount").GetInt32());
-            var shards = root.GetProperty("shards").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            if (shards.Length == 0 || shards.Any(s => s < 0 || s >= plan.ShardCount))
-                throw new InvalidDataException($"{source}: shard indices {string.Join(",", shards)} do not fit {plan.ShardCount} shards.");
-            var classes = root.GetProperty("classes").EnumerateArray().Select(e => ulong.Parse(e.GetString()!, NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToHashSet();
-            if (classes.Count != root.GetProperty("classCount").GetInt32()) throw new InvalidDataException($"{source}: classCount does not match the classes listed.");
-            return new ExploreShardResult
-            {
-                Plan = plan,
-                Shards = shards,
-                Schedules = root.GetProperty("schedules").GetInt32(),
-                PrunedSchedules = root.GetProperty("prunedSchedules").GetInt32(),
-                Classes = classes,
-                Exhausted = root.GetProperty("exhausted").GetBoolean(),
-                StopReasons = [.. root.GetProperty("stopReasons").EnumerateArray().Select(e => e.GetString()!)],
-                Failures =
-                [
-                    .. root.GetProperty("failures").EnumerateArray().Select(e => new ExploreFailure(
-                        e.GetProperty("shard").GetInt32(), e.GetProperty("schedule").GetInt32(), e.GetProperty("strategy").GetString()!,
-                        e.GetProperty("seed").GetUInt64(), e.GetProperty("oracle").GetString()!, e.GetProperty("message").GetString()!,
-                        e.GetProperty("trace").GetString(), e.GetProperty("replayHandle").GetString()!)),
-                ],
-                ElapsedSeconds = root.GetProperty("elapsedSeconds").GetDouble(),
-            };
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException or OverflowException)
-        {
-            throw new InvalidDataException($"{source} is not a valid {FormatName} file: {e.Message}", e);
-        }
-    }
+            Plan = plan,
+            Shards = shards,
+            Schedules = root.GetProperty("schedules").GetInt32(),
+            PrunedSchedules = root.GetProperty("prunedSchedules").GetInt32(),
+            Classes = classes,
+            Exhausted = root.GetProperty("exhausted").GetBoolean(),
+            StopReasons = [.. root.GetProperty("stopReasons").EnumerateArray().Select(e => e.GetString()!)],
+            Failures =
+            [
+                .. root.GetProperty("failures").EnumerateArray().Select(e => new ExploreFailure(
+                    e.GetProperty("shard").GetInt32(), e.GetProperty("schedule").GetInt32(), e.GetProperty("strategy").GetString()!,
+                    e.GetProperty("seed").GetUInt64(), e.GetProperty("oracle").GetString()!, e.GetProperty("message").GetString()!,
+                    e.GetProperty("trace").GetString(), e.GetProperty("replayHandle").GetString()!)),
+            ],
+            ElapsedSeconds = root.GetProperty("elapsedSeconds").GetDouble(),
+        };
+    });
 
     /// <summary>The format tag of a result file: <see cref="FormatName"/>, <see cref="CampaignResult.FormatName"/>, or something else.</summary>
-    internal static string? FormatOf(string json, string source)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{source} is not JSON: {e.Message}", e);
-        }
-    }
+    internal static string? FormatOf(string json, string source) => ResultFile.FormatOf(json, source);
 
     internal static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 }

@@ -260,11 +260,11 @@ internal sealed class Cli
         {
             return LabTrace.Load(path);
         }
-        catch (JsonException e)
+        catch (InvalidDataException e) when (e.InnerException is JsonException j)
         {
-            throw new CliException(ExitCodes.BadFile, $"{path} is not a Lab trace (not JSON: {e.Message})");
+            throw new CliException(ExitCodes.BadFile, $"{path} is not a Lab trace (not JSON: {j.Message})");
         }
-        catch (Exception e) when (e is InvalidDataException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (InvalidDataException e)
         {
             throw new CliException(ExitCodes.BadFile, $"{path} is not a valid Lab trace: {e.Message}");
         }

@@ -120,14 +120,7 @@ public sealed class CampaignResult
             if (!r.Plan.SameAs(plan))
                 throw new ArgumentException($"Results of different campaigns cannot merge: {Describe(plan)} vs {Describe(r.Plan)}.", nameof(shards));
         }
-        var seen = new HashSet<int>();
-        foreach (var i in list.SelectMany(r => r.Shards))
-        {
-            if (!seen.Add(i)) throw new ArgumentException($"Shard {i}/{plan.ShardCount} appears more than once.", nameof(shards));
-        }
-        var missing = Enumerable.Range(0, plan.ShardCount).Where(i => !seen.Contains(i)).ToList();
-        if (missing.Count > 0)
-            throw new ArgumentException($"Missing shard{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(i => $"{i}/{plan.ShardCount}"))}: merge needs every shard of the campaign.", nameof(shards));
+        var shardList = ResultFile.CheckShards(list.Select(r => r.Shards), plan.ShardCount, requireAll: true, nameof(shards));
 
         var counts = new CampaignCounts(plan.Properties.Count);
         var traces = new Dictionary<(long, string), string>();
@@ -145,7 +138,6 @@ public sealed class CampaignResult
             }
             if (r.FirstViolation is { TracePath: { } path } v) traces[(v.Run, v.Property)] = path;
         }
-        var shardList = seen.Order().ToArray();
         return new CampaignResult(plan, shardList, counts, list.Any(r => r.TimedOut), list.Max(r => r.Elapsed), traces);
     }
 
@@ -293,58 +285,42 @@ public sealed class CampaignResult
     /// <param name="source">A name for error messages.</param>
     /// <returns>The result.</returns>
     /// <exception cref="InvalidDataException">The text is not a campaign result of a version this library reads.</exception>
-    public static CampaignResult FromJson(string json, string source = "campaign result")
+    public static CampaignResult FromJson(string json, string source = "campaign result") => ResultFile.Read(json, source, FormatName, FormatVersion, root =>
     {
-        try
+        var p = root.GetProperty("plan");
+        var props = p.GetProperty("properties").EnumerateArray()
+            .Select(x => (x.GetProperty("name").GetString()!, x.GetProperty("nullRate").ValueKind == JsonValueKind.Null ? (double?)null : x.GetProperty("nullRate").GetDouble()))
+            .ToArray();
+        if (props.Length == 0) throw new InvalidDataException($"{source}: the plan has no property.");
+        var plan = new CampaignPlan(
+            p.GetProperty("program").ValueKind == JsonValueKind.Null ? null : p.GetProperty("program").GetString(),
+            Enum.Parse<CampaignStrategy>(p.GetProperty("strategy").GetString()!),
+            p.GetProperty("firstSeed").GetUInt64(),
+            p.GetProperty("maxRuns").GetInt32(),
+            p.GetProperty("alpha").GetDouble(),
+            p.GetProperty("targetUpperBound").ValueKind == JsonValueKind.Null ? null : p.GetProperty("targetUpperBound").GetDouble(),
+            props,
+            p.GetProperty("shardCount").GetInt32());
+        var shards = ResultFile.ReadShards(root.GetProperty("shards"), plan.ShardCount, source);
+        var counts = new CampaignCounts(props.Length) { Runs = root.GetProperty("runs").GetInt64() };
+        var results = root.GetProperty("properties").EnumerateArray().ToArray();
+        if (results.Length != props.Length) throw new InvalidDataException($"{source}: {results.Length} property results for {props.Length} properties.");
+        for (int j = 0; j < props.Length; j++)
         {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var f) || f.GetString() != FormatName)
-                throw new InvalidDataException($"{source} is not an {FormatName} file.");
-            int version = root.GetProperty("version").GetInt32();
-            if (version != FormatVersion)
-                throw new InvalidDataException($"{source} has format version {version}; this version of Asupersync.Lab reads version {FormatVersion}.");
-            var p = root.GetProperty("plan");
-            var props = p.GetProperty("properties").EnumerateArray()
-                .Select(x => (x.GetProperty("name").GetString()!, x.GetProperty("nullRate").ValueKind == JsonValueKind.Null ? (double?)null : x.GetProperty("nullRate").GetDouble()))
-                .ToArray();
-            if (props.Length == 0) throw new InvalidDataException($"{source}: the plan has no property.");
-            var plan = new CampaignPlan(
-                p.GetProperty("program").ValueKind == JsonValueKind.Null ? null : p.GetProperty("program").GetString(),
-                Enum.Parse<CampaignStrategy>(p.GetProperty("strategy").GetString()!),
-                p.GetProperty("firstSeed").GetUInt64(),
-                p.GetProperty("maxRuns").GetInt32(),
-                p.GetProperty("alpha").GetDouble(),
-                p.GetProperty("targetUpperBound").ValueKind == JsonValueKind.Null ? null : p.GetProperty("targetUpperBound").GetDouble(),
-                props,
-                p.GetProperty("shardCount").GetInt32());
-            var shards = root.GetProperty("shards").EnumerateArray().Select(x => x.GetInt32()).ToArray();
-            if (plan.ShardCount < 1 || shards.Any(s => s < 0 || s >= plan.ShardCount))
-                throw new InvalidDataException($"{source}: shard indices {string.Join(",", shards)} do not fit {plan.ShardCount} shards.");
-            var counts = new CampaignCounts(props.Length) { Runs = root.GetProperty("runs").GetInt64() };
-            var results = root.GetProperty("properties").EnumerateArray().ToArray();
-            if (results.Length != props.Length) throw new InvalidDataException($"{source}: {results.Length} property results for {props.Length} properties.");
-            for (int j = 0; j < props.Length; j++)
+            var r = results[j];
+            if (r.GetProperty("name").GetString() != props[j].Item1) throw new InvalidDataException($"{source}: property {j} is named differently in the plan and the results.");
+            counts.Violations[j] = r.GetProperty("violations").GetInt64();
+            if (r.GetProperty("runs").GetInt64() != counts.Runs || counts.Violations[j] < 0 || counts.Violations[j] > counts.Runs)
+                throw new InvalidDataException($"{source}: property {props[j].Item1} has inconsistent counts.");
+            if (r.GetProperty("firstViolationRun").ValueKind != JsonValueKind.Null)
             {
-                var r = results[j];
-                if (r.GetProperty("name").GetString() != props[j].Item1) throw new InvalidDataException($"{source}: property {j} is named differently in the plan and the results.");
-                counts.Violations[j] = r.GetProperty("violations").GetInt64();
-                if (r.GetProperty("runs").GetInt64() != counts.Runs || counts.Violations[j] < 0 || counts.Violations[j] > counts.Runs)
-                    throw new InvalidDataException($"{source}: property {props[j].Item1} has inconsistent counts.");
-                if (r.GetProperty("firstViolationRun").ValueKind != JsonValueKind.Null)
-                {
-                    counts.FirstRun[j] = r.GetProperty("firstViolationRun").GetInt64();
-                    counts.FirstSeed[j] = r.GetProperty("firstViolationSeed").GetUInt64();
-                }
+                counts.FirstRun[j] = r.GetProperty("firstViolationRun").GetInt64();
+                counts.FirstSeed[j] = r.GetProperty("firstViolationSeed").GetUInt64();
             }
-            Dictionary<(long, string), string>? traces = null;
-            if (root.TryGetProperty("firstViolation", out var v) && v.GetProperty("trace").GetString() is { } trace)
-                traces = new() { [(v.GetProperty("run").GetInt64(), v.GetProperty("property").GetString()!)] = trace };
-            return new CampaignResult(plan, shards, counts, root.GetProperty("timedOut").GetBoolean(), TimeSpan.FromSeconds(root.GetProperty("elapsedSeconds").GetDouble()), traces);
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
-        {
-            throw new InvalidDataException($"{source} is not a valid {FormatName} file: {e.Message}", e);
-        }
-    }
+        Dictionary<(long, string), string>? traces = null;
+        if (root.TryGetProperty("firstViolation", out var v) && v.GetProperty("trace").GetString() is { } trace)
+            traces = new() { [(v.GetProperty("run").GetInt64(), v.GetProperty("property").GetString()!)] = trace };
+        return new CampaignResult(plan, shards, counts, root.GetProperty("timedOut").GetBoolean(), TimeSpan.FromSeconds(root.GetProperty("elapsedSeconds").GetDouble()), traces);
+    });
 }

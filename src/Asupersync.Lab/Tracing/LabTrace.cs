@@ -158,17 +158,9 @@ public sealed class LabTrace
     /// <summary>Parses a trace written by <see cref="ToJson"/>.</summary>
     /// <param name="json">The JSON text.</param>
     /// <returns>The trace.</returns>
-    /// <exception cref="InvalidDataException">Not a trace, an unknown version, or the integrity hash does not match.</exception>
-    public static LabTrace FromJson(string json)
+    /// <exception cref="InvalidDataException">Not JSON, not a trace, an unknown version, malformed content, or the integrity hash does not match.</exception>
+    public static LabTrace FromJson(string json) => ResultFile.Read(json, "Lab trace", Format, FormatVersion, root =>
     {
-        ArgumentNullException.ThrowIfNull(json);
-        using var doc = JsonDocument.Parse(json);
-        var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var f) || f.GetString() != Format)
-            throw new InvalidDataException("Not an Asupersync Lab trace (missing format tag).");
-        int version = root.GetProperty("version").GetInt32();
-        if (version != FormatVersion)
-            throw new InvalidDataException($"Lab trace format version {version} is not supported (this build reads version {FormatVersion}).");
         var payloadElement = root.GetProperty("payload");
         var raw = Encoding.UTF8.GetBytes(payloadElement.GetRawText());
         var expected = root.GetProperty("sha256").GetString();
@@ -176,7 +168,7 @@ public sealed class LabTrace
         if (!string.Equals(expected, actual, StringComparison.Ordinal))
             throw new InvalidDataException($"Lab trace integrity check failed: the payload's SHA-256 is {actual}, the file says {expected}. The file was modified or truncated.");
         return ReadPayload(payloadElement);
-    }
+    });
 
     private byte[] WritePayload()
     {
