@@ -3,12 +3,17 @@
 //   dotnet NetBench.dll asupersync-echo 9002     the same echo on Asupersync.Net
 //   dotnet NetBench.dll asupersync-http 9003     GET /plaintext on Asupersync.Http
 //   dotnet NetBench.dll kestrel 9004             GET /plaintext on a Kestrel minimal API
-//   dotnet NetBench.dll echo-load 9001 64 10 32  load: 64 connections, 10 s, 32-byte ping-pong; prints req/s and p99
+//   dotnet NetBench.dll asupersync-https 9005    GET /plaintext on Asupersync.Http over TLS (self-signed, in memory)
+//   dotnet NetBench.dll kestrel-https 9006       GET /plaintext on Kestrel over TLS (the same kind of certificate)
+//   dotnet NetBench.dll echo-load 9001 64 10 32 [depth]  load: 64 connections, 10 s, 32-byte ping-pong (depth
+//                                                messages in flight per connection, default 1); req/s, p50, p99
 //   dotnet NetBench.dll idle-load 9003 10000 20 N keep-alive connections, one GET /plaintext each, then idle for 20 s
 // HTTP load comes from wrk: wrk -t2 -c64 -d10s http://127.0.0.1:9003/plaintext
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Asupersync;
 using Asupersync.Http;
 using Asupersync.Net;
@@ -25,13 +30,17 @@ switch (mode)
     case "asupersync-echo":
         return AsupersyncEcho(port);
     case "asupersync-http":
-        return AsupersyncHttp(port);
+        return AsupersyncHttp(port, null);
+    case "asupersync-https":
+        return AsupersyncHttp(port, SelfSigned());
     case "kestrel":
-        return Kestrel(port);
+        return Kestrel(port, null);
+    case "kestrel-https":
+        return Kestrel(port, SelfSigned());
     case "idle-load":
         return await IdleLoad(port, int.Parse(args[2]), int.Parse(args[3]));
     case "echo-load":
-        return await EchoLoad(port, int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
+        return await EchoLoad(port, int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]), args.Length > 5 ? int.Parse(args[5]) : 1);
     default:
         Console.WriteLine("modes: raw-echo | asupersync-echo | asupersync-http | kestrel <port>;  echo-load <port> <conns> <seconds> <size>");
         return 2;
@@ -90,10 +99,19 @@ static int AsupersyncEcho(int port) => Runtime.Main([], cx => cx.RegionAsync("ec
     listener.Cancel(Budget.Timeout(TimeSpan.FromSeconds(2)));
 }));
 
-static int AsupersyncHttp(int port)
+static X509Certificate2 SelfSigned()
+{
+    using var key = RSA.Create(2048);
+    var req = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+    using var cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
+    return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
+}
+
+static int AsupersyncHttp(int port, X509Certificate2? cert)
 {
     var body = "Hello, World!"u8.ToArray();
-    var server = new HttpServer(new HttpRouter().MapGet("/plaintext", (cx, r) => Task.FromResult(HttpResponse.Bytes(body, "text/plain"))));
+    var router = new HttpRouter().MapGet("/plaintext", (cx, r) => Task.FromResult(HttpResponse.Bytes(body, "text/plain")));
+    var server = new HttpServer(router, cert is null ? new HttpServerOptions() : new HttpServerOptions().WithCertificate(cert));
     return Runtime.Main([], cx => cx.RegionAsync("http", async cx =>
     {
         var serve = cx.Spawn("serve", async cx =>
@@ -107,11 +125,12 @@ static int AsupersyncHttp(int port)
     }));
 }
 
-static int Kestrel(int port)
+static int Kestrel(int port, X509Certificate2? cert)
 {
     var b = WebApplication.CreateSlimBuilder();
     b.Logging.ClearProviders();
-    b.WebHost.UseUrls($"http://127.0.0.1:{port}");
+    if (cert is null) b.WebHost.UseUrls($"http://127.0.0.1:{port}");
+    else b.WebHost.UseKestrelHttpsConfiguration().ConfigureKestrel(o => o.Listen(IPAddress.Loopback, port, l => l.UseHttps(cert)));
     var app = b.Build();
     app.MapGet("/plaintext", () => Microsoft.AspNetCore.Http.Results.Text("Hello, World!"));
     Console.WriteLine($"kestrel on 127.0.0.1:{port}");
@@ -155,8 +174,10 @@ static async Task<int> IdleLoad(int port, int conns, int holdSeconds)
     return 0;
 }
 
-static async Task<int> EchoLoad(int port, int conns, int seconds, int size)
+static async Task<int> EchoLoad(int port, int conns, int seconds, int size, int depth)
 {
+    // depth > 1: depth messages are written back to back, then all their echoes read (a pipelined echo).
+    long total = 0;
     var ep = new IPEndPoint(IPAddress.Loopback, port);
     var stop = Stopwatch.StartNew();
     var duration = TimeSpan.FromSeconds(seconds);
@@ -167,26 +188,31 @@ static async Task<int> EchoLoad(int port, int conns, int seconds, int size)
         var mine = lat[i] = new List<long>(100_000);
         using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await s.ConnectAsync(ep);
-        var msg = new byte[size];
-        var buf = new byte[size];
+        var msg = new byte[size * depth];
+        var buf = new byte[size * depth];
         while (stop.Elapsed < duration + warmup)
         {
             long t0 = Stopwatch.GetTimestamp();
             await s.SendAsync(msg, SocketFlags.None);
             int got = 0;
-            while (got < size)
+            while (got < msg.Length)
             {
                 int n = await s.ReceiveAsync(buf.AsMemory(got), SocketFlags.None);
                 if (n == 0) throw new IOException("server closed");
                 got += n;
             }
-            if (stop.Elapsed >= warmup) mine.Add(Stopwatch.GetTimestamp() - t0);
+            if (stop.Elapsed >= warmup)
+            {
+                for (int k = 0; k < depth; k++) mine.Add(Stopwatch.GetTimestamp() - t0);
+            }
+            Interlocked.Add(ref total, depth);
         }
     }).ToArray();
     await Task.WhenAll(tasks);
     var all = lat.SelectMany(l => l).OrderBy(x => x).ToArray();
     double p99 = all.Length == 0 ? 0 : all[(int)(all.Length * 0.99)] * 1000.0 / Stopwatch.Frequency;
     double p50 = all.Length == 0 ? 0 : all[all.Length / 2] * 1000.0 / Stopwatch.Frequency;
-    Console.WriteLine($"port {port}: {all.Length / (double)seconds:F0} req/s, p50 {p50:F3} ms, p99 {p99:F3} ms ({conns} conns, {size} B, {seconds} s)");
+    // "total" counts the warm-up second too: it is what CPU time over the whole load is divided by.
+    Console.WriteLine($"port {port}: {all.Length / (double)seconds:F0} req/s, p50 {p50:F3} ms, p99 {p99:F3} ms ({conns} conns, {size} B, depth {depth}, {seconds} s) total {Interlocked.Read(ref total)}");
     return 0;
 }

@@ -74,6 +74,13 @@ public sealed class HttpClientConnection : IAsyncDisposable, IDisposable
     /// <summary>The underlying stream.</summary>
     public TcpStream Stream => _stream;
 
+    /// <summary>
+    /// Whether another request may be sent: the last exchange ended cleanly with a keep-alive response, the stream is
+    /// open, and nothing unread arrived since (a server's unsolicited close notice or stray bytes would otherwise be
+    /// read as the next response).
+    /// </summary>
+    internal bool IsReusable => !_broken && !_stream.IsClosed && !_stream.HasUnreadData;
+
     /// <summary>Largest response body accepted (default 16 MiB).</summary>
     public int MaxResponseBody { get; set; } = 16 * 1024 * 1024;
 

@@ -52,6 +52,15 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool TrackPotential { get; init; } = true;
 
+    /// <summary>
+    /// Whether the production scheduler steers by the potential (the Lyapunov governor): within the cancel lane and
+    /// between the cancel and timed lanes it dispatches first the task whose progress lowers V fastest under
+    /// <see cref="PotentialWeights"/> (ObligationFocused: holders of the oldest obligations first; DeadlineFocused: least
+    /// slack first), within <see cref="CancelStreakLimit"/> so that no lane starves (default false: lanes in fixed order,
+    /// cancel lane by severity then arrival). The Lab's schedulers choose among ready tasks themselves and ignore it.
+    /// </summary>
+    public bool SteerByPotential { get; init; }
+
     /// <summary>The weights of the runtime's potential (<see cref="Runtime.Potential"/>); null means <see cref="Asupersync.PotentialWeights.Default"/>.</summary>
     public PotentialWeights? PotentialWeights { get; init; }
 

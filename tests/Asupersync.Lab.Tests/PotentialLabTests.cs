@@ -225,3 +225,113 @@ public class PotentialLabTests
         Assert.Equal(1, seen.TasksWithDeadline);
     }
 }
+
+/// <summary>
+/// The drain property over generated programs (CsCheck, fixed seeds): from the cancel on, V never rises from one
+/// sample to the next except where a listed raising event happened in between — a task spawned (live tasks rose) or a
+/// region entered Draining — and in programs whose cleanup spawns nothing it never rises at all.
+/// </summary>
+public class PotentialDrainPropertyTests
+{
+    private sealed record Worker(int Obligations, int ReserveDelayMs, int CleanupSteps, bool Deadline, int CleanupSpawn);
+
+    private sealed record Program(Worker[] Workers)
+    {
+        public bool SpawnsInCleanup => Workers.Any(w => w.CleanupSpawn != 0);
+
+        public override string ToString() => string.Join(" | ", Workers.Select(w => $"ob{w.Obligations} d{w.ReserveDelayMs} c{w.CleanupSteps}{(w.Deadline ? " dl" : "")}{(w.CleanupSpawn == 1 ? " spawn" : w.CleanupSpawn == 2 ? " region" : "")}"));
+    }
+
+    private static readonly CsCheck.Gen<Worker> GenWorker =
+        CsCheck.Gen.Select(CsCheck.Gen.Int[0, 3], CsCheck.Gen.Int[1, 20], CsCheck.Gen.Int[0, 3], CsCheck.Gen.Bool, CsCheck.Gen.Int[0, 5],
+            (o, d, c, dl, sp) => new Worker(o, d, c, dl, sp <= 2 ? sp : 0));
+
+    private static readonly CsCheck.Gen<Program> GenProgram = CsCheck.Gen.Select(GenWorker.Array[1, 6], ws => new Program(ws));
+
+    private static Func<Cx, Task> Build(Program p, Action onDrainStart) => async cx =>
+    {
+        await cx.RegionAsync("work", async rc =>
+        {
+            int parked = 0;
+            for (int i = 0; i < p.Workers.Length; i++)
+            {
+                var w = p.Workers[i];
+                rc.Spawn($"w{i}", async c =>
+                {
+                    await c.SleepAsync(TimeSpan.FromMilliseconds(w.ReserveDelayMs));
+                    var obs = Enumerable.Range(0, w.Obligations).Select(k => c.Reserve(ObligationKind.SendPermit, $"o{k}")).ToList();
+                    parked++;
+                    try
+                    {
+                        await c.SleepAsync(TimeSpan.FromHours(1));
+                    }
+                    finally
+                    {
+                        using (c.Mask())
+                        {
+                            for (int k = 0; k < w.CleanupSteps; k++) await c.YieldAsync();
+                            try
+                            {
+                                if (w.CleanupSpawn == 1) await c.Spawn("cleanup-child", async cc => await cc.YieldAsync()).JoinAsync(c);
+                                if (w.CleanupSpawn == 2) await c.RegionAsync("cleanup-region", async cc => await cc.YieldAsync());
+                            }
+                            catch (Exception e) when (e is not CancelledException)
+                            {
+                                // A spawn refused by the draining region raises nothing.
+                            }
+                        }
+                        foreach (var o in obs) o.Commit();
+                    }
+                }, w.Deadline ? Budget.Timeout(TimeSpan.FromMinutes(10)) : Budget.Unlimited);
+            }
+            await rc.SleepAsync(TimeSpan.FromMilliseconds(50));
+            Assert.Equal(p.Workers.Length, parked);
+            rc.CancelRegion("drain");
+            onDrainStart();
+        });
+    };
+
+    [Fact]
+    public void GeneratedDrains_VRisesOnlyWithASpawnOrARegionEnteringDraining()
+    {
+        int programs = 0, withSpawns = 0, raises = 0;
+        for (int seed = 0; seed < 60; seed++)
+        {
+            var program = GenProgram.Generate(new CsCheck.PCG(15, (ulong)seed), null, out _);
+            bool draining = false;
+            var samples = new List<Potential>();
+            var times = new List<TimeSpan>();
+            LabProbes.Step = (task, _) =>
+            {
+                if (!draining) return;
+                samples.Add(task.Runtime.ReadPotential());
+                times.Add(task.Runtime.Now);
+            };
+            try
+            {
+                var r = LabRuntime.Run((ulong)seed + 1, Build(program, () => draining = true));
+                Assert.True(r.Passed, $"program {seed} ({program}): {r.Describe()}");
+            }
+            finally
+            {
+                LabProbes.Step = null;
+            }
+            programs++;
+            if (program.SpawnsInCleanup) withSpawns++;
+            Assert.True(samples.Count > 1, $"program {seed}: {samples.Count} samples");
+            for (int i = 1; i < samples.Count; i++)
+            {
+                Assert.Equal(times[0], times[i]); // nothing sleeps during the drain: time stands still
+                if (samples[i].Value <= samples[i - 1].Value + 1e-9) continue;
+                raises++;
+                bool listed = samples[i].LiveTasks > samples[i - 1].LiveTasks || samples[i].DrainingRegions > samples[i - 1].DrainingRegions;
+                Assert.True(listed, $"program {seed} ({program}): V rose at sample {i} without a spawn or a region entering Draining: {samples[i - 1]} -> {samples[i]}");
+                Assert.True(program.SpawnsInCleanup, $"program {seed} ({program}): V rose at sample {i} in a program whose cleanup spawns nothing");
+            }
+            Assert.Equal(0, samples[^1].OpenObligations);
+        }
+        Assert.Equal(60, programs);
+        Assert.True(withSpawns > 5 && withSpawns < 55, $"{withSpawns} of 60 programs spawn in cleanup");
+        Assert.True(raises > 0, "no program exercised a listed raising event");
+    }
+}

@@ -143,6 +143,9 @@ internal abstract class TaskCore : SynchronizationContext
 
     internal byte Priority => _budget?.Budget.Priority ?? 0;
 
+    /// <summary>When the oldest obligation this task holds was reserved, or null (a racy read: a scheduling hint for the governor).</summary>
+    internal TimeSpan? OldestHeldReservedAt => _cold?.HeldHead?.ReservedAt;
+
     // ---------------------------------------------------------------- start and steps
 
     [ThreadStatic] private static int t_inlineDepth;

@@ -32,6 +32,7 @@ internal sealed class ThreeLaneScheduler : Driver
     private readonly object _laneGate = new();
     private readonly ConcurrentQueue<TaskCore>[] _cancelLanes = [new(), new(), new(), new(), new(), new()]; // by tier
     private int _cancelCount;
+    private readonly Governor? _governor; // null unless RuntimeOptions.SteerByPotential
     private readonly PriorityQueue<TaskCore, (TimeSpan, long)> _timedLane = new();
     private readonly PriorityQueue<TaskCore, (int, long)> _priorityLane = new();
     private long _laneSeq;
@@ -50,6 +51,7 @@ internal sealed class ThreeLaneScheduler : Driver
         _workerCount = Math.Max(1, options.WorkerCount ?? Environment.ProcessorCount);
         _streakLimit = Math.Max(1, options.CancelStreakLimit);
         _time = options.TimeProvider;
+        if (options.SteerByPotential) _governor = new Governor(options.PotentialWeights ?? PotentialWeights.Default, _streakLimit);
         _startTimestamp = _time.GetTimestamp();
         _workers = new Worker[_workerCount];
         for (int i = 0; i < _workerCount; i++) _workers[i] = new Worker(this, i);
@@ -121,6 +123,15 @@ internal sealed class ThreeLaneScheduler : Driver
                 _injector.Enqueue(task);
             }
         }
+        else if (_governor is { } g && lane != Lane.Ready)
+        {
+            lock (_laneGate)
+            {
+                g.Add(task, lane, Now);
+                if (lane == Lane.Cancel) Interlocked.Increment(ref _cancelCount);
+                else _sharedCount++;
+            }
+        }
         else if (lane == Lane.Cancel)
         {
             // One lock-free FIFO per severity tier: harsher reasons first, no shared lock when a whole region
@@ -152,6 +163,7 @@ internal sealed class ThreeLaneScheduler : Driver
 
     private TaskCore? TakeShared(ref int streak)
     {
+        if (_governor is { } g) return TakeGoverned(g, ref streak);
         if (Volatile.Read(ref _cancelCount) > 0 && streak < _streakLimit)
         {
             for (int tier = 5; tier >= 0; tier--)
@@ -182,6 +194,25 @@ internal sealed class ThreeLaneScheduler : Driver
             }
         }
         return null;
+    }
+
+    /// <summary>The governed form of <see cref="TakeShared"/>: the cancel and timed lanes are the governor's heaps.</summary>
+    private TaskCore? TakeGoverned(Governor g, ref int streak)
+    {
+        if (Volatile.Read(ref _cancelCount) == 0 && Volatile.Read(ref _sharedCount) == 0)
+        {
+            streak = 0;
+            return null;
+        }
+        lock (_laneGate)
+        {
+            var t = g.Take(Now, ref streak, out bool wasCancel);
+            if (t is null && _priorityLane.Count > 0) t = _priorityLane.Dequeue();
+            if (t is null) return null;
+            if (wasCancel) Interlocked.Decrement(ref _cancelCount);
+            else _sharedCount--;
+            return t;
+        }
     }
 
     private bool HasWork()

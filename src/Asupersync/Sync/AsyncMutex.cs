@@ -15,6 +15,14 @@ namespace Asupersync.Sync;
 /// to it in that very instant, it is passed on to the next waiter — no wake-up is lost. A wait that completed
 /// before the cancel returns its guard (the cancel is raised at the next checkpoint), so the guard is never
 /// lost either: hold it in a <c>using</c>.</para>
+/// <para><b>Poisoning</b> (opt in: <c>new AsyncMutex(poisoning: true)</c>, Rust's semantics). A holder that ends
+/// Panicked may leave the protected state half-updated; the lock then becomes <see cref="IsPoisoned"/>, and the next
+/// guard says so (<see cref="MutexGuard.WasPoisoned"/>) so that its holder can check or repair the state and call
+/// <see cref="MutexGuard.ClearPoison"/>. Taking the lock still succeeds. The lock is poisoned when the body of
+/// <see cref="WithLockAsync"/> throws an exception that would end its task Panicked (not a cancel, not a
+/// <see cref="TaskErrorException"/>), or explicitly by <see cref="MutexGuard.Poison"/>. A plain <c>using</c> block
+/// cannot poison by itself: .NET gives a <c>Dispose</c> no way to see an exception passing through it (Rust's
+/// <c>thread::panicking</c>), so use <see cref="WithLockAsync"/> where the state can be broken half-way.</para>
 /// <para>The guard is not tied to a task: any code may dispose it. Disposing it twice is harmless. (Named
 /// <c>AsyncMutex</c> so that it does not clash with <see cref="System.Threading.Mutex"/> under implicit usings.)</para>
 /// </remarks>
@@ -34,9 +42,54 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>, IWaitForResource
     private bool _held;
     private TaskCore? _holder; // the task that took the lock (for the wait-for graph); null when unknown
     private long _id;
+    private volatile bool _poisoned;
 
-    /// <summary>Creates an unlocked mutex.</summary>
+    /// <summary>Creates an unlocked mutex (without poisoning).</summary>
     public AsyncMutex() { }
+
+    /// <summary>Creates an unlocked mutex; with <paramref name="poisoning"/> it is poisoned by a holder ending Panicked (see the remarks).</summary>
+    /// <param name="poisoning">Whether the lock tracks poisoning.</param>
+    public AsyncMutex(bool poisoning) => IsPoisoning = poisoning;
+
+    /// <summary>True when the mutex was created with poisoning.</summary>
+    public bool IsPoisoning { get; }
+
+    /// <summary>True when a holder ended Panicked (or called <see cref="MutexGuard.Poison"/>) since the poison was last cleared.</summary>
+    public bool IsPoisoned => _poisoned;
+
+    internal void SetPoisoned(bool poisoned)
+    {
+        if (!IsPoisoning) throw Poisoning.NotPoisoning("mutex");
+        _poisoned = poisoned;
+    }
+
+    /// <summary>
+    /// Takes the lock, runs <paramref name="body"/> holding it, and releases it on every ending. If the body throws an
+    /// exception that would end the task Panicked, a poisoning mutex is marked poisoned before the release (the
+    /// exception propagates unchanged). Cancel-safe like <see cref="LockAsync"/>.
+    /// </summary>
+    /// <param name="cx">The task's context.</param>
+    /// <param name="body">The critical section; it gets the guard (to read <see cref="MutexGuard.WasPoisoned"/>).</param>
+    /// <returns>A task completing when the body completed and the lock was released.</returns>
+    /// <example><code>await mutex.WithLockAsync(cx, async g => { if (g.WasPoisoned) Repair(); Update(); g.ClearPoison(); });</code></example>
+    public async Task WithLockAsync(Cx cx, Func<MutexGuard, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var guard = await LockAsync(cx);
+        try
+        {
+            await body(guard);
+        }
+        catch (Exception ex) when (IsPoisoning && Poisoning.IsPanic(ex, cx))
+        {
+            _poisoned = true;
+            throw;
+        }
+        finally
+        {
+            guard.Dispose();
+        }
+    }
 
     /// <summary>True while some guard holds the lock (a snapshot).</summary>
     public bool IsLocked
@@ -78,7 +131,7 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>, IWaitForResource
             {
                 _held = true;
                 _holder = task;
-                return new ValueTask<MutexGuard>(new MutexGuard(this));
+                return new ValueTask<MutexGuard>(new MutexGuard(this, _poisoned));
             }
             w = new PrimitiveWait<MutexGuard>(task, this);
             _waiters.Enqueue(w);
@@ -104,7 +157,7 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>, IWaitForResource
             _held = true;
             _holder = TaskCore.Current;
         }
-        guard = new MutexGuard(this);
+        guard = new MutexGuard(this, _poisoned);
         return true;
     }
 
@@ -126,7 +179,7 @@ public sealed class AsyncMutex : IWaitOwner<MutexGuard>, IWaitForResource
     {
         var next = _waiters.Dequeue();
         if (next is null) _held = false;
-        else next.Grant(new MutexGuard(this));
+        else next.Grant(new MutexGuard(this, _poisoned));
         _holder = next?.Task;
         return next;
     }
@@ -175,10 +228,27 @@ public sealed class MutexGuard : IDisposable, IAsyncDisposable
 {
     private AsyncMutex? _mutex;
 
-    internal MutexGuard(AsyncMutex mutex) => _mutex = mutex;
+    private readonly AsyncMutex _owner;
+
+    internal MutexGuard(AsyncMutex mutex, bool poisoned)
+    {
+        _mutex = _owner = mutex;
+        WasPoisoned = poisoned;
+    }
 
     /// <summary>True until the guard is disposed.</summary>
     public bool IsHeld => Volatile.Read(ref _mutex) is not null;
+
+    /// <summary>True when the (poisoning) mutex was poisoned at the moment this guard took it: the protected state may be broken.</summary>
+    public bool WasPoisoned { get; }
+
+    /// <summary>Marks the mutex poisoned (the holder found or left the state broken). Only on a poisoning mutex.</summary>
+    /// <exception cref="InvalidOperationException">The mutex was created without poisoning.</exception>
+    public void Poison() => _owner.SetPoisoned(true);
+
+    /// <summary>Clears the poison (the holder checked or repaired the state). Only on a poisoning mutex.</summary>
+    /// <exception cref="InvalidOperationException">The mutex was created without poisoning.</exception>
+    public void ClearPoison() => _owner.SetPoisoned(false);
 
     /// <summary>Releases the lock (handing it to the oldest waiter, if any). Idempotent.</summary>
     public void Dispose() => Interlocked.Exchange(ref _mutex, null)?.Release();

@@ -10,6 +10,11 @@ namespace Asupersync.Sync;
 /// <remarks>
 /// <para>Waiters are served in arrival order: a writer at the head of the queue waits for the current readers
 /// to leave; a run of readers at the head enters together.</para>
+/// <para><b>Poisoning</b> (opt in: <c>new RwLock(poisoning: true)</c>, Rust's semantics): a <em>writer</em> ending
+/// Panicked inside <see cref="WithWriteAsync"/> (or calling <see cref="RwLockGuard.Poison"/>) marks the lock
+/// <see cref="IsPoisoned"/>; later guards, read or write, report <see cref="RwLockGuard.WasPoisoned"/> until a writer
+/// calls <see cref="RwLockGuard.ClearPoison"/>. Readers cannot break the state and never poison. See
+/// <see cref="AsyncMutex"/> for why a plain <c>using</c> block cannot poison by itself.</para>
 /// <para><b>Cancel-safety.</b> A cancelled wait takes nothing. If it was at the head (for example a writer
 /// holding back readers), the readers behind it are admitted at once; a grant that raced with the cancel is
 /// released again and passed on.</para>
@@ -32,8 +37,53 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
     private long _id;
     private HolderList<RwLockGuard> _held; // the guards inside, with their holder tasks (for the wait-for graph)
 
-    /// <summary>Creates a free lock.</summary>
+    private volatile bool _poisoned;
+
+    /// <summary>Creates a free lock (without poisoning).</summary>
     public RwLock() { }
+
+    /// <summary>Creates a free lock; with <paramref name="poisoning"/> a writer ending Panicked poisons it (see the remarks).</summary>
+    /// <param name="poisoning">Whether the lock tracks poisoning.</param>
+    public RwLock(bool poisoning) => IsPoisoning = poisoning;
+
+    /// <summary>True when the lock was created with poisoning.</summary>
+    public bool IsPoisoning { get; }
+
+    /// <summary>True when a writer ended Panicked (or called <see cref="RwLockGuard.Poison"/>) since the poison was last cleared.</summary>
+    public bool IsPoisoned => _poisoned;
+
+    internal void SetPoisoned(bool poisoned)
+    {
+        if (!IsPoisoning) throw Poisoning.NotPoisoning("rwlock");
+        _poisoned = poisoned;
+    }
+
+    /// <summary>
+    /// Takes the write lock, runs <paramref name="body"/> holding it, and releases it on every ending. If the body
+    /// throws an exception that would end the task Panicked, a poisoning lock is marked poisoned before the release
+    /// (the exception propagates unchanged). Cancel-safe like <see cref="WriteAsync"/>.
+    /// </summary>
+    /// <param name="cx">The task's context.</param>
+    /// <param name="body">The critical section; it gets the guard.</param>
+    /// <returns>A task completing when the body completed and the lock was released.</returns>
+    public async Task WithWriteAsync(Cx cx, Func<RwLockGuard, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var guard = await WriteAsync(cx);
+        try
+        {
+            await body(guard);
+        }
+        catch (Exception ex) when (IsPoisoning && Poisoning.IsPanic(ex, cx))
+        {
+            _poisoned = true;
+            throw;
+        }
+        finally
+        {
+            guard.Dispose();
+        }
+    }
 
     /// <summary>Readers currently inside (a snapshot).</summary>
     public int ReaderCount
@@ -118,7 +168,7 @@ public sealed class RwLock : IWaitOwner<RwLockGuard>, IWaitForResource
     }
 
     /// <summary>A guard held by <paramref name="holder"/> (null: not a task), linked into the holder list (under the lock).</summary>
-    private RwLockGuard HandOutLocked(long mode, TaskCore? holder) => _held.Add(new RwLockGuard(this, mode == Writer, holder));
+    private RwLockGuard HandOutLocked(long mode, TaskCore? holder) => _held.Add(new RwLockGuard(this, mode == Writer, holder, _poisoned));
 
     // A waiter waits on every holder inside and on the waiter just ahead of it (served first; it leaving can let this
     // one in; it waits in turn on the one ahead). Unknown when a guard was taken outside a task or there are more
@@ -228,11 +278,31 @@ public sealed class RwLockGuard : IDisposable, IAsyncDisposable, IHeld<RwLockGua
 {
     private RwLock? _lock;
 
-    internal RwLockGuard(RwLock rwLock, bool isWrite, TaskCore? holder)
+    private readonly RwLock _owner;
+
+    internal RwLockGuard(RwLock rwLock, bool isWrite, TaskCore? holder, bool poisoned)
     {
-        _lock = rwLock;
+        _lock = _owner = rwLock;
         IsWrite = isWrite;
         Holder = holder;
+        WasPoisoned = poisoned;
+    }
+
+    /// <summary>True when the (poisoning) lock was poisoned at the moment this guard took it: the protected state may be broken.</summary>
+    public bool WasPoisoned { get; }
+
+    /// <summary>Marks the lock poisoned (a writer found or left the state broken). Write guards of a poisoning lock only.</summary>
+    /// <exception cref="InvalidOperationException">A read guard, or the lock was created without poisoning.</exception>
+    public void Poison() => SetPoison(true);
+
+    /// <summary>Clears the poison (a writer checked or repaired the state). Write guards of a poisoning lock only.</summary>
+    /// <exception cref="InvalidOperationException">A read guard, or the lock was created without poisoning.</exception>
+    public void ClearPoison() => SetPoison(false);
+
+    private void SetPoison(bool poisoned)
+    {
+        if (!IsWrite) throw new InvalidOperationException("only a writer may poison or clear an RwLock");
+        _owner.SetPoisoned(poisoned);
     }
 
     /// <summary>True for the exclusive (write) lock.</summary>
