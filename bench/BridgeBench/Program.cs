@@ -7,6 +7,8 @@
 //   /balance/{id}  database-backed: open a pooled SQLite connection, BEGIN, SELECT, COMMIT
 //                  (bridged: Cx parameter, cx.OpenAsync, cx.BeginTransactionAsync, tx.ScalarAsync, tx.CommitAsync)
 //   /ping          no database: the bridge's fixed cost per request at its most visible
+//   /pg/{id}       database-backed over the network, when ASUPERSYNC_PG is set: the same transaction on PostgreSQL
+//                  (Npgsql, pooled), a real client/server round trip per statement
 // The load is HttpClient loops in the same process (the same for both apps).
 using System.Diagnostics;
 using System.Globalization;
@@ -17,6 +19,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 int rounds = Arg("--rounds", 5), seconds = Arg("--seconds", 3), clients = Arg("--clients", 16);
 var dbPath = Path.Combine(Path.GetTempPath(), $"bridgebench-{Environment.ProcessId}.db");
@@ -29,10 +32,20 @@ await using (var c = new SqliteConnection(cs))
     await cmd.ExecuteNonQueryAsync();
 }
 
+var pg = Environment.GetEnvironmentVariable("ASUPERSYNC_PG");
+if (pg is not null)
+{
+    await using var c = new NpgsqlConnection(pg);
+    await c.OpenAsync();
+    await using var cmd = c.CreateCommand();
+    cmd.CommandText = "CREATE TABLE IF NOT EXISTS bridgebench_accounts (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL); INSERT INTO bridgebench_accounts VALUES (1, 100) ON CONFLICT (id) DO UPDATE SET balance = 100;";
+    await cmd.ExecuteNonQueryAsync();
+}
+
 await using var plain = await StartAsync(bridged: false);
 await using var bridged = await StartAsync(bridged: true);
 Console.WriteLine($"BridgeBench: {rounds} interleaved rounds x {seconds} s, {clients} client loops, {Environment.ProcessorCount} cores (shared machine)");
-foreach (var path in new[] { "/balance/1", "/ping" })
+foreach (var path in pg is null ? new[] { "/balance/1", "/ping" } : new[] { "/balance/1", "/pg/1", "/ping" })
 {
     await LoadAsync(plain.Url + path, 1); // warm-up
     await LoadAsync(bridged.Url + path, 1);
@@ -79,6 +92,15 @@ async Task<Server> StartAsync(bool bridged)
     {
         app.UseAsupersync();
         app.MapGet("/ping", (Cx cx) => "pong");
+        app.MapGet("/pg/{id:long}", async (Cx cx, long id) =>
+        {
+            await using var conn = new NpgsqlConnection(pg);
+            await cx.OpenAsync(conn);
+            await using var tx = await cx.BeginTransactionAsync(conn);
+            long balance = await tx.ScalarAsync<long>("SELECT balance FROM bridgebench_accounts WHERE id = @id", ("id", id));
+            await tx.CommitAsync();
+            return balance;
+        });
         app.MapGet("/balance/{id:long}", async (Cx cx, long id) =>
         {
             await using var conn = new SqliteConnection(cs);
@@ -92,6 +114,19 @@ async Task<Server> StartAsync(bool bridged)
     else
     {
         app.MapGet("/ping", () => "pong");
+        app.MapGet("/pg/{id:long}", async (long id, CancellationToken token) =>
+        {
+            await using var conn = new NpgsqlConnection(pg);
+            await conn.OpenAsync(token);
+            await using var tx = await conn.BeginTransactionAsync(token);
+            await using var cmd = conn.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "SELECT balance FROM bridgebench_accounts WHERE id = @id";
+            cmd.Parameters.AddWithValue("@id", id);
+            long balance = Convert.ToInt64(await cmd.ExecuteScalarAsync(token), CultureInfo.InvariantCulture);
+            await tx.CommitAsync(token);
+            return balance;
+        });
         app.MapGet("/balance/{id:long}", async (long id, CancellationToken token) =>
         {
             await using var conn = new SqliteConnection(cs);

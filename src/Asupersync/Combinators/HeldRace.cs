@@ -51,21 +51,17 @@ internal sealed class HeldRace<T> : ITaskListener<T>
     /// <summary>The outcome of a completed branch (default while it runs). Caller holds the lock.</summary>
     private Outcome<T> OutcomeAt(int i) => At(i) is { IsCompleted: true } t ? t.Outcome : default;
 
-    internal int Started
-    {
-        get { lock (this) return _started; }
-    }
+    // Lock-free reads (the common race of branches that complete inline takes two locks, not nine): _started and the
+    // branch slots are written by the caller's own thread (OnSpawned runs inside its Spawn); _first and _reported only
+    // grow, under the lock, after the branch's outcome was published; a stale read only sends the caller to the
+    // locked wait, which decides again.
+    internal int Started => Volatile.Read(ref _started);
 
     /// <summary>The first branch that completed, or -1.</summary>
-    internal int First
-    {
-        get { lock (this) return _first; }
-    }
+    internal int First => Volatile.Read(ref _first);
 
-    internal Outcome<T> OutcomeOf(int index)
-    {
-        lock (this) return OutcomeAt(index);
-    }
+    /// <summary>The outcome of branch <paramref name="index"/> (called by the caller once it completed).</summary>
+    internal Outcome<T> OutcomeOf(int index) => OutcomeAt(index);
 
     /// <summary>Starts the next branch (inline where the driver allows it); false when the region no longer admits tasks.</summary>
     internal bool TryStart(Cx cx, string name, Func<Cx, Task<T>> body)
@@ -107,6 +103,7 @@ internal sealed class HeldRace<T> : ITaskListener<T>
     {
         while (true)
         {
+            if (all ? Volatile.Read(ref _reported) == _started : Volatile.Read(ref _first) >= 0) return;
             RegionCloseOp op;
             lock (this)
             {
@@ -138,26 +135,21 @@ internal sealed class HeldRace<T> : ITaskListener<T>
     /// <summary>True while some started branch has not completed.</summary>
     internal bool AnyRunning
     {
-        get
-        {
-            lock (this) return _reported < _started;
-        }
+        get { return Volatile.Read(ref _reported) < _started; }
     }
 
     /// <summary>The join of the non-winners' outcomes that are more severe than a <paramref name="lostTier"/> cancellation (a panic is never hidden).</summary>
     internal Outcome<Unit> SevereLosers(int winner, int lostTier)
     {
+        // Lock-free: called by the caller after every started branch reported (the branches no longer change).
         var acc = Outcome.Ok();
-        lock (this)
+        for (int i = 0; i < _started; i++)
         {
-            for (int i = 0; i < _started; i++)
-            {
-                if (i == winner) continue;
-                var o = OutcomeAt(i);
-                if (!At(i)!.IsCompleted)
-                    Sync.PrimitiveSupport.Invariant(false, ref _id, "LoserDrain", $"branch '{At(i)!.Name}' still running after the combinator drained its losers");
-                if (o.IsPanicked || (o.IsCancelled && o.CancelReason!.Tier > lostTier)) acc = Outcome<Unit>.Join(acc, o.WithoutValue());
-            }
+            if (i == winner) continue;
+            var o = OutcomeAt(i);
+            if (!At(i)!.IsCompleted)
+                Sync.PrimitiveSupport.Invariant(false, ref _id, "LoserDrain", $"branch '{At(i)!.Name}' still running after the combinator drained its losers");
+            if (o.IsPanicked || (o.IsCancelled && o.CancelReason!.Tier > lostTier)) acc = Outcome<Unit>.Join(acc, o.WithoutValue());
         }
         return acc;
     }
