@@ -30,9 +30,16 @@ public class ExampleServerShutdownTests
     [DllImport("libc", SetLastError = true)]
     private static extern int prlimit(int pid, int resource, ref RLimit newLimit, out RLimit oldLimit);
 
+    [DllImport("libc", EntryPoint = "prlimit", SetLastError = true)]
+    private static extern int prlimitGet(int pid, int resource, IntPtr newLimit, out RLimit oldLimit);
+
     private const int RlimitNofile = 7; // Linux
 
-    private const int Headroom = 12;
+    /// <summary>
+    /// Descriptors left free when the server's limit is lowered: room for a few dozen connections, and — once they
+    /// are closed again — for the listener's reserve and as much again, which it needs free before accepting again.
+    /// </summary>
+    private const int Headroom = 48;
 
     private sealed class ServerProcess : IDisposable
     {
@@ -83,6 +90,20 @@ public class ExampleServerShutdownTests
                 proc.Dispose();
                 throw;
             }
+        }
+
+        /// <summary>Completes when a line of stderr matches <paramref name="pattern"/> (polled; <see cref="Bound"/> is the hang guard).</summary>
+        internal async Task<string> StderrLineAsync(string pattern)
+        {
+            var re = new Regex(pattern);
+            for (int i = 0; i < 1200; i++)
+            {
+                var m = re.Match(Stderr);
+                if (m.Success) return m.Value;
+                if (Proc.HasExited && i > 0 && !re.IsMatch(Stderr)) throw new InvalidOperationException($"server exited ({Proc.ExitCode}) before stderr showed /{pattern}/:\n{Stderr}");
+                await Task.Delay(50);
+            }
+            throw new TimeoutException($"stderr never showed /{pattern}/:\n{Stderr}");
         }
 
         internal async Task<int> WaitExitAsync()
@@ -179,5 +200,107 @@ public class ExampleServerShutdownTests
         Assert.True(summary.Success, detail);
         Assert.True(summary.Groups[1].Value == "4", "four responses written: the sync one and all three in flight" + detail);
         Assert.Equal("2xx 3, 5xx 1", summary.Groups[2].Value);
+    }
+
+    /// <summary>
+    /// Issue 9, item 8: the server's descriptor limit is lowered (prlimit on the running process) to what it has open
+    /// plus <see cref="Headroom"/>, and connections are opened until accepting fails. The failure is reported on
+    /// stderr (an AcceptFailed diagnostic naming the error) and retried; the process stays up; a keep-alive
+    /// connection opened before keeps being answered; the connection that arrived while accept was failing waits in
+    /// the backlog and is not lost; once connections close and descriptors are free again, that connection and a
+    /// new one are served, the recovery is reported, and SIGINT still stops the server with exit code 0.
+    /// </summary>
+    [Fact]
+    public async Task FdLimit_AcceptFails_ServerReportsIt_KeepsServing_AndServesNewConnectionsOnceDescriptorsAreFree()
+    {
+        if (!OperatingSystem.IsLinux()) return; // prlimit(2), /proc/PID/fd
+        using var server = await ServerProcess.StartAsync();
+        var ep = server.EndPoint;
+        int pid = server.Proc.Id;
+        var sockets = new List<Socket>();
+        try
+        {
+            // A keep-alive connection served before the limit comes down (it also warms the server up, so that what
+            // it has open is what it keeps open).
+            var kept = await SendAsync(ep, "/", close: false);
+            sockets.Add(kept);
+            Assert.Equal(200, (await ReadResponseAsync(kept)).Status);
+
+            Assert.Equal(0, prlimitGet(pid, RlimitNofile, IntPtr.Zero, out var before));
+            int open = Directory.GetFiles($"/proc/{pid}/fd").Length;
+            var lowered = new RLimit { Cur = (ulong)(open + Headroom), Max = before.Max };
+            Assert.True(lowered.Cur < before.Cur, $"the limit {before.Cur} is already below {lowered.Cur}");
+            Assert.Equal(0, prlimit(pid, RlimitNofile, ref lowered, out _));
+
+            // Open connections (one request each, kept alive) until accept fails: each is answered, or the failure is
+            // reported while it waits in the backlog. Bounded: the limit leaves room for fewer than Headroom more.
+            var failed = server.StderrLineAsync(@"\[AcceptFailed\] accept on \S+ failed \([^\n]*");
+            (Socket Socket, Task<(int Status, string Text)> Response)? waiting = null;
+            for (int i = 0; i < Headroom + 32 && waiting is null; i++)
+            {
+                var s = await SendAsync(ep, "/", close: false);
+                sockets.Add(s);
+                var response = ReadResponseAsync(s);
+                await Task.WhenAny(response, failed);
+                if (response.IsCompleted) Assert.Equal(200, (await response).Status);
+                else waiting = (s, response);
+            }
+            var detail = () => $"\nstdout:\n{server.Stdout}\nstderr:\n{server.Stderr}";
+            Assert.True(waiting is not null, "accept never failed" + detail());
+            var report = await failed;
+            Assert.Contains(ep.ToString(), report, StringComparison.Ordinal);
+            Assert.Contains("TooManyOpenSockets", report, StringComparison.Ordinal);
+            Assert.False(server.Proc.HasExited, "the server died at its descriptor limit" + detail());
+
+            // Existing connections are still served while accept fails.
+            await kept.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+            var again = await ReadResponseAsync(kept);
+            Assert.True(again.Status == 200, "the kept-alive connection, while accept fails: " + again.Text + detail());
+
+            // Free descriptors: close every connection but the kept one and the one waiting in the backlog. The waiting
+            // one is then accepted and answered, and so is a new one.
+            foreach (var s in sockets.Where(s => s != kept && s != waiting.Value.Socket).ToList())
+            {
+                s.Dispose();
+                sockets.Remove(s);
+            }
+            var late = await waiting.Value.Response;
+            Assert.True(late.Status == 200, "the connection that waited in the backlog: " + late.Text + detail());
+            var fresh = await SendAsync(ep, "/");
+            sockets.Add(fresh);
+            Assert.Equal(200, (await ReadResponseAsync(fresh)).Status);
+            await server.StderrLineAsync(@"\[AcceptFailed\] accept on \S+ recovered after \d+ failure");
+
+            Assert.Equal(0, kill(pid, Signal));
+            int code = await server.WaitExitAsync();
+            Assert.True(code == 0, $"exit code {code}" + detail());
+            Assert.Matches(@"stopped: \d+ responses \(2xx \d+\)", server.Stdout);
+        }
+        finally
+        {
+            foreach (var s in sockets) s.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Issue 9, item 8: a listener that fails for good (its socket shut down from outside: accept fails with EINVAL,
+    /// not a transient error) stops the server: the process exits by itself, non-zero, with the error on stderr, and
+    /// the connection it was serving is ended with it.
+    /// </summary>
+    [Fact]
+    public async Task ListenerFailingForGood_StopsTheServer_NonZeroExit_WithTheErrorOnStderr()
+    {
+        if (!ListenerSockets.Supported()) return;
+        using var server = await ServerProcess.StartAsync();
+        using var kept = await SendAsync(server.EndPoint, "/", close: false);
+        Assert.Equal(200, (await ReadResponseAsync(kept)).Status);
+
+        ListenerSockets.Break(server.Proc.Id, server.EndPoint.Port);
+
+        int code = await server.WaitExitAsync();
+        var detail = $"\nstdout:\n{server.Stdout}\nstderr:\n{server.Stderr}";
+        Assert.True(code != 0, "a dead listener must not exit 0" + detail);
+        Assert.Matches(@"server failed: \w+\(IOException: [^\n]*InvalidArgument", server.Stderr);
+        Assert.Contains("stopped: ", server.Stdout, StringComparison.Ordinal);
     }
 }

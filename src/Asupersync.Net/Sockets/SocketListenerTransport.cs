@@ -15,8 +15,10 @@ namespace Asupersync.Net.Sockets;
 /// reserve — the runtime keeps working and live connections keep being served — and from then on accepts only
 /// after a probe found room for the reserve plus as much again, taking the reserve back then. An accept that takes
 /// the <em>last</em> free descriptor does not fail, though, and the next descriptor the process needs (the runtime's,
-/// not an accept) would then find none: so after every accept one descriptor is probed (<c>dup</c>, closed at
-/// once), and when none is left the reserve is released there and then, before anything else can need one.
+/// not an accept) would then find none — the .NET runtime fails fast when it cannot start a thread. So no accept may
+/// take the last one: after every accept two descriptors are probed (<c>dup</c>, closed at once), and when fewer
+/// than two are left the reserve is released there and then; the next accept then waits for the probe, so the one
+/// free descriptor left is never taken by the listener.
 /// </remarks>
 internal sealed class SocketListenerTransport : IListenerTransport
 {
@@ -42,7 +44,7 @@ internal sealed class SocketListenerTransport : IListenerTransport
         {
             Socket accepted;
             if (_pending is null && _degraded && !Probe())
-                throw NetErrors.Map(new SocketException((int)SocketError.TooManyOpenSockets)); // still no room: the caller backs off
+                throw NetErrors.Map(OutOfDescriptors()); // still no room: the caller backs off
             if (_pending is null)
             {
                 ValueTask<Socket> vt;
@@ -82,6 +84,10 @@ internal sealed class SocketListenerTransport : IListenerTransport
             }
         }
     }
+
+    /// <summary>The failure of an accept refused for want of descriptors (EMFILE: the process is at its limit).</summary>
+    private static SocketException OutOfDescriptors() =>
+        new((int)SocketError.TooManyOpenSockets, "Too many open files: the process is at its descriptor limit");
 
     private void OnFailure(Exception e)
     {
@@ -126,18 +132,25 @@ internal sealed class SocketListenerTransport : IListenerTransport
 
     private SocketStreamTransport Wrap(Socket s)
     {
-        if (_reserve is not null && !HasFreeDescriptor(s)) OnFailure(new SocketException((int)SocketError.TooManyOpenSockets));
+        if (_reserve is not null && !HasFreeDescriptor(s)) OnFailure(OutOfDescriptors());
         s.NoDelay = true;
         return new SocketStreamTransport(s);
     }
 
-    /// <summary>Is one more descriptor free after <paramref name="s"/> took one? (Unix; elsewhere assumed.)</summary>
+    /// <summary>
+    /// Are two more descriptors free after <paramref name="s"/> took one — one for the next accept and one that the
+    /// next accept must leave to the runtime? (Unix; elsewhere assumed.)
+    /// </summary>
     private static bool HasFreeDescriptor(Socket s)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return true;
-        int fd = Native.dup((int)s.SafeHandle.DangerousGetHandle());
-        if (fd < 0) return false; // EMFILE (or ENFILE): the accept took the last one
-        _ = Native.close(fd);
+        int own = (int)s.SafeHandle.DangerousGetHandle();
+        int first = Native.dup(own);
+        if (first < 0) return false; // EMFILE (or ENFILE): the accept took the last one
+        int second = Native.dup(own);
+        _ = Native.close(first);
+        if (second < 0) return false; // one left: the next accept would take it
+        _ = Native.close(second);
         return true;
     }
 

@@ -76,8 +76,14 @@ public static partial class Combinators
     /// <param name="backup">The hedge, started after the delay.</param>
     /// <param name="name">The region name.</param>
     /// <returns>The first success, or the join of both failures.</returns>
-    /// <remarks>Needs <see cref="Capabilities.Time"/> (the delay) and <see cref="Capabilities.Spawn"/>, checked at
-    /// the call (<see cref="CapabilityException"/>), not only when the delay starts.</remarks>
+    /// <remarks>
+    /// <para>Both branches run in the hedge's region, which inherits the caller's budget: <c>cx.Budget.Deadline</c>
+    /// inside each is the tightest deadline in force (a timeout around the hedge, a retry's overall budget). The delay
+    /// is a cancel-safe sleep of the backup's branch under that budget, so a backup whose delay would end past the
+    /// deadline never starts: the deadline cancels the hedge first.</para>
+    /// <para>Needs <see cref="Capabilities.Time"/> (the delay) and <see cref="Capabilities.Spawn"/>, checked at
+    /// the call (<see cref="CapabilityException"/>), not only when the delay starts.</para>
+    /// </remarks>
     /// <example>
     /// <code>
     /// var o = await cx.HedgeAsync(TimeSpan.FromMilliseconds(50), cx => QueryAsync(cx, replicaA), cx => QueryAsync(cx, replicaB));

@@ -86,4 +86,92 @@ public class TimeoutBudgetTests
         Assert.False(o.IsTimedOut());
         Assert.Equal(start + TimeSpan.FromSeconds(1), cx.Now);
     });
+
+    [Fact]
+    public void Retry_OverallTimeout_IsEachAttemptsBudget_AndCutsTheAttemptStillRunning() => RunLab(async cx =>
+    {
+        var start = cx.Now;
+        var seen = new List<TimeSpan?>();
+        int attempts = 0;
+        var policy = new RetryPolicy { MaxAttempts = 10, InitialBackoff = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(3) };
+        var o = await cx.RetryAsync<int>(async cx =>
+        {
+            attempts++;
+            seen.Add(cx.Budget.Deadline);
+            var inner = await cx.RegionAsync("call", cx => Task.FromResult(cx.Budget.Deadline)); // what a nested call sees
+            seen.Add(inner.Value);
+            if (attempts < 3) throw new TaskErrorException("flaky");
+            await cx.SleepAsync(TimeSpan.FromHours(1)); // the third attempt hangs: cut at the overall budget
+            return 1;
+        }, policy);
+        Assert.True(o.IsTimedOut(), o.ToString());
+        Assert.Equal(3, attempts);
+        Assert.Equal(6, seen.Count);
+        Assert.All(seen, d => Assert.Equal(start + TimeSpan.FromSeconds(3), d));
+        Assert.Equal(start + TimeSpan.FromSeconds(3), cx.Now);
+    });
+
+    [Fact]
+    public void Retry_OverallTimeout_MeetsTheCallersTighterDeadline_WhichIsNotReportedAsItsTimeout() => RunLab(async cx =>
+    {
+        var start = cx.Now;
+        TimeSpan? seen = null;
+        var outer = await cx.TimeoutAsync(TimeSpan.FromSeconds(1), async cx =>
+        {
+            var r = await cx.RetryAsync<int>(async cx =>
+            {
+                seen = cx.Budget.Deadline;
+                await cx.SleepAsync(TimeSpan.FromHours(1));
+                return 1;
+            }, new RetryPolicy { Timeout = TimeSpan.FromSeconds(10) });
+            return r.GetValueOrThrow();
+        });
+        Assert.Equal(start + TimeSpan.FromSeconds(1), seen);
+        Assert.True(outer.IsTimedOut(), outer.ToString()); // the caller's 1 s fired, not the retry's 10 s
+        Assert.Equal(start + TimeSpan.FromSeconds(1), cx.Now);
+    });
+
+    [Fact]
+    public void Retry_StopsWhenThePauseAndAnotherAttemptAsLongAsTheLastCannotFit() => RunLab(async cx =>
+    {
+        var start = cx.Now;
+        int attempts = 0;
+        // Each attempt takes 1 s and fails; pauses of 100 ms; overall 3 s. Attempt 1 ends at 1 s (1.1 + 1 = 2.1 fits),
+        // attempt 2 ends at 2.1 s (2.2 + 1 = 3.2 does not): the retry returns attempt 2's error at 2.1 s instead of
+        // starting an attempt that the budget would cut.
+        var policy = new RetryPolicy { MaxAttempts = 10, InitialBackoff = TimeSpan.FromMilliseconds(100), BackoffMultiplier = 1, Timeout = TimeSpan.FromSeconds(3) };
+        var o = await cx.RetryAsync<int>(async cx =>
+        {
+            attempts++;
+            await cx.SleepAsync(TimeSpan.FromSeconds(1));
+            throw new TaskErrorException("down " + attempts);
+        }, policy);
+        Assert.True(o.IsErr, o.ToString());
+        Assert.Contains("down 2", o.Error!.Message, StringComparison.Ordinal);
+        Assert.Equal(2, attempts);
+        Assert.Equal(start + TimeSpan.FromMilliseconds(2100), cx.Now);
+    });
+
+    [Fact]
+    public void Hedge_BranchesSeeTheDeadlineInForce_AndABackupWhoseDelayEndsPastItNeverStarts() => RunLab(async cx =>
+    {
+        var start = cx.Now;
+        TimeSpan? primarySaw = null, backupSaw = null;
+        bool backupStarted = false;
+        var o = await cx.TimeoutAsync(TimeSpan.FromSeconds(2), async cx =>
+        {
+            var fast = await cx.HedgeAsync(TimeSpan.FromMilliseconds(500),
+                async cx => { primarySaw = cx.Budget.Deadline; await cx.SleepAsync(TimeSpan.FromSeconds(1)); return "primary"; },
+                cx => { backupSaw = cx.Budget.Deadline; return Task.FromResult("backup"); });
+            var slow = await cx.HedgeAsync(TimeSpan.FromSeconds(5),
+                async cx => { await cx.SleepAsync(TimeSpan.FromHours(1)); return "primary"; },
+                cx => { backupStarted = true; return Task.FromResult("backup"); });
+            return (fast.Value, slow.IsCancelled);
+        });
+        Assert.Equal(start + TimeSpan.FromSeconds(2), primarySaw);
+        Assert.Equal(start + TimeSpan.FromSeconds(2), backupSaw);   // the backup ran at 0.5 s and won
+        Assert.True(o.IsTimedOut(), o.ToString());                  // the second hedge hit the 2 s limit...
+        Assert.False(backupStarted);                                // ...before its 5 s delay: no backup
+        Assert.Equal(start + TimeSpan.FromSeconds(2), cx.Now);
+    });
 }
