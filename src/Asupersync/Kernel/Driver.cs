@@ -34,13 +34,6 @@ internal abstract class Driver
     /// </summary>
     internal virtual bool StartsInline => false;
 
-    /// <summary>
-    /// Runs <paramref name="task"/>'s first step now, on the calling thread, which is not one of this driver's workers
-    /// (a root run started from outside the runtime), if the driver can do so without running more steps at once than
-    /// it has workers; false (nothing ran) when it cannot, and the kernel schedules the step as usual. Default: never.
-    /// </summary>
-    internal virtual bool TryRunOnCaller(TaskCore task) => false;
-
     /// <summary>A timer was added that is now the earliest; a driver that sleeps until the next timer re-arms.</summary>
     internal abstract void TimerAdded(TimeSpan due);
 

@@ -140,11 +140,10 @@ internal sealed partial class RegionCore
     /// <summary>
     /// Admits and starts a task. A <paramref name="listener"/> is told of the task before it starts and of its
     /// completion (a combinator's branch); with <paramref name="inline"/> the first step may run at once on the
-    /// calling thread, where the driver allows it (see <see cref="TaskCore.Start"/>); <paramref name="onCaller"/>: a root
-    /// body's first step may run on the (non-worker) calling thread (<see cref="Driver.TryRunOnCaller"/>).
+    /// calling thread, where the driver allows it (see <see cref="TaskCore.Start"/>).
     /// </summary>
     internal TaskCore<T> Spawn<T>(string name, object body, Budget budget, Capabilities caps, bool isMain = false, bool isInternal = false, TaskAuthority? authority = null,
-        ITaskListener<T>? listener = null, bool inline = false, bool onCaller = false)
+        ITaskListener<T>? listener = null, bool inline = false)
     {
         // Lab: a read of this region's state is an access even when nothing changes (dependency tracking).
         Runtime.Observer?.OnAccess(Id, "region");
@@ -193,7 +192,7 @@ internal sealed partial class RegionCore
             task.PresetListener(listener);
             listener.OnSpawned(task);
         }
-        task.Start(inline, onCaller);
+        task.Start(inline);
         return task;
     }
 

@@ -98,9 +98,7 @@ internal sealed partial class RuntimeCore
         lock (_roots) _roots.Add(region);
         region.Start();
         waiter.Core = this;
-        // The body's first step may run (and the region close) inside Spawn, on this thread (onCaller); the close waiter
-        // is registered after Spawn returned (it reads Main) and fires at once if the region is already closed.
-        waiter.Main = region.Spawn<T>(name, body, Budget.Unlimited, Options.RootCapabilities, isMain: true, onCaller: true);
+        waiter.Main = region.Spawn<T>(name, body, Budget.Unlimited, Options.RootCapabilities, isMain: true);
         region.WhenClosed(waiter);
     }
 

@@ -157,10 +157,7 @@ internal abstract class TaskCore : SynchronizationContext
     /// spawner's step (as Kotlin's <c>UNDISPATCHED</c>): a branch whose body completes synchronously never touches a
     /// queue. Nesting is bounded so that recursive combinators cannot exhaust the stack.
     /// </summary>
-    /// <remarks>With <paramref name="onCaller"/> (a root run started from outside the runtime) the driver may run the
-    /// first step on the calling thread instead (<see cref="Driver.TryRunOnCaller"/>): a root body that completes
-    /// synchronously then costs no hop to a worker and back.</remarks>
-    internal void Start(bool inline = false, bool onCaller = false)
+    internal void Start(bool inline = false)
     {
         // The first step is preset (no other thread can have queued work for a task nobody has run yet), so
         // starting costs no lock here; a concurrent Enqueue sees _scheduled and leaves scheduling to us.
@@ -183,7 +180,6 @@ internal abstract class TaskCore : SynchronizationContext
             }
             return;
         }
-        if (onCaller && Runtime.Driver.TryRunOnCaller(this)) return;
         Runtime.Driver.Schedule(this);
     }
 

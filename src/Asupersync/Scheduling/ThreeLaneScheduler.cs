@@ -39,14 +39,12 @@ internal sealed class ThreeLaneScheduler : Driver
     private int _sharedCount; // tasks in the timed and priority heaps
     private readonly SemaphoreSlim _parking = new(0);
     private int _sleepers;
-    private ExecutionContext? _workerContext; // a worker thread's (default) context: what a step sees on any thread
     private volatile bool _stopping;
     private ITimer? _timer;
     private readonly object _timerGate = new();
     private TimeSpan _armedFor = TimeSpan.MaxValue;
 
     [ThreadStatic] private static Worker? t_worker;
-    [ThreadStatic] private static bool t_borrowed; // t_worker is a parked worker whose slot this thread borrowed
 
     internal ThreeLaneScheduler(RuntimeOptions options)
     {
@@ -89,7 +87,6 @@ internal sealed class ThreeLaneScheduler : Driver
         if (_stopping) return;
         _stopping = true;
         _parking.Release(_workerCount + 1);
-        foreach (var w in _workers) w.SlotBack.Release();
         _timer?.Dispose();
         foreach (var w in _workers)
         {
@@ -118,13 +115,7 @@ internal sealed class ThreeLaneScheduler : Driver
                 // region's caller once its body ended) runs next on this worker, where its data is hot, without
                 // waking another core. The previous occupant moves to the queue, where others may steal it.
                 var prev = Interlocked.Exchange(ref w.Next, task);
-                if (prev is null)
-                {
-                    // On a caller that borrowed a parked worker's slot (TryRunOnCaller), that worker is not running:
-                    // wake it (or another) for what the step made ready.
-                    if (t_borrowed) Notify();
-                    return;
-                }
+                if (prev is null) return;
                 w.Local.Enqueue(prev);
             }
             else
@@ -159,57 +150,6 @@ internal sealed class ThreeLaneScheduler : Driver
             }
         }
         Notify();
-    }
-
-    /// <summary>True while some worker is parked with its slot lendable (tests wait for it to exercise <see cref="TryRunOnCaller"/>).</summary>
-    internal bool HasLendableSlot
-    {
-        get
-        {
-            foreach (var w in _workers) if (Volatile.Read(ref w.Slot) == Worker.SlotLent) return true;
-            return false;
-        }
-    }
-
-    private static readonly ContextCallback s_runStep = static s => ((TaskCore)s!).RunStep();
-
-    /// <inheritdoc />
-    /// <remarks>
-    /// Only when a worker is parked: the calling thread borrows that worker's step slot (<see cref="Worker.Slot"/>) and
-    /// acts as that worker for the step (what the step makes ready goes to its queues, in the order the worker itself
-    /// would run it); the worker, if woken meanwhile, waits for the slot to come back. So
-    /// <see cref="RuntimeOptions.WorkerCount"/> still bounds how many threads run steps at once. The step runs in a
-    /// worker's (default) <see cref="ExecutionContext"/>, as on a worker: the caller's <c>AsyncLocal</c> values do not
-    /// flow into the root, and the body's do not leak back to the caller.
-    /// </remarks>
-    internal override bool TryRunOnCaller(TaskCore task)
-    {
-        if (t_worker is not null || _stopping) return false;
-        var ec = Volatile.Read(ref _workerContext);
-        if (ec is null) return false;
-        Worker? w = null;
-        foreach (var c in _workers)
-        {
-            if (Volatile.Read(ref c.Slot) == Worker.SlotLent && Interlocked.CompareExchange(ref c.Slot, Worker.SlotBorrowed, Worker.SlotLent) == Worker.SlotLent)
-            {
-                w = c;
-                break;
-            }
-        }
-        if (w is null) return false;
-        t_worker = w;
-        t_borrowed = true;
-        try
-        {
-            ExecutionContext.Run(ec, s_runStep, task);
-        }
-        finally
-        {
-            t_borrowed = false;
-            t_worker = null;
-            w.ReturnSlot();
-        }
-        return true;
     }
 
     private int _wakePending;
@@ -335,37 +275,6 @@ internal sealed class ThreeLaneScheduler : Driver
         internal readonly ThreeLaneScheduler Owner;
         internal readonly ConcurrentQueue<TaskCore> Local = new();
         internal TaskCore? Next; // the LIFO slot (taken with Interlocked.Exchange, also by thieves)
-
-        // The worker's step slot: held while it runs or looks for work, lent while it is parked, borrowed by a caller
-        // outside the runtime for one step (TryRunOnCaller), wanted back when the worker woke while it was borrowed (the
-        // caller then hands it over, and SlotBack wakes the worker).
-        internal const int SlotHeld = 0, SlotLent = 1, SlotBorrowed = 2, SlotWanted = 3;
-        internal int Slot;
-        internal readonly SemaphoreSlim SlotBack = new(0);
-
-        /// <summary>Back from parking: takes the slot again, waiting while a caller has it borrowed.</summary>
-        private void ReclaimSlot()
-        {
-            // Only Lent or Borrowed here (Held and Wanted are the worker's own moves); a caller may return and borrow
-            // it again in between, so retry until one of the two moves succeeds.
-            while (true)
-            {
-                if (Interlocked.CompareExchange(ref Slot, SlotHeld, SlotLent) == SlotLent) return;
-                if (Interlocked.CompareExchange(ref Slot, SlotWanted, SlotBorrowed) == SlotBorrowed) break;
-            }
-            // The wake-up may have been meant for work that another parked worker can run now (what the borrower made
-            // ready sits in this worker's queues, which others steal from): pass it on before waiting.
-            if (Owner.HasWork()) Owner.Notify();
-            SlotBack.Wait(); // released by the borrower's hand-over (or by Stop)
-        }
-
-        /// <summary>The caller that borrowed the slot ran its step: lend it back, or hand it to the worker that wants it.</summary>
-        internal void ReturnSlot()
-        {
-            if (Interlocked.CompareExchange(ref Slot, SlotLent, SlotBorrowed) == SlotBorrowed) return;
-            Volatile.Write(ref Slot, SlotHeld); // Wanted: the worker woke while we had it
-            SlotBack.Release();
-        }
         private int _nextStreak;
         private readonly int _index;
         private Thread? _thread;
@@ -392,7 +301,6 @@ internal sealed class ThreeLaneScheduler : Driver
             t_worker = this;
             int streak = 0;
             var o = Owner;
-            Interlocked.CompareExchange(ref o._workerContext, ExecutionContext.Capture(), null);
             while (!o._stopping)
             {
                 var task = o.TakeShared(ref streak) ?? TakeReady() ?? o.TakeShared(ref streak);
@@ -420,11 +328,9 @@ internal sealed class ThreeLaneScheduler : Driver
                     Interlocked.Decrement(ref o._sleepers);
                     continue;
                 }
-                Volatile.Write(ref Slot, SlotLent); // parked: a thread outside the runtime may borrow the slot
                 o._parking.Wait();
                 Interlocked.Decrement(ref o._sleepers);
                 Volatile.Write(ref o._wakePending, 0);
-                ReclaimSlot();
                 if (o.HasWork()) o.Notify();
             }
         }
